@@ -1,0 +1,135 @@
+"""Backbones match the official state-dict layout and load official checkpoints strictly."""
+
+import pytest
+import torch
+
+import pipir
+from pipir.checkpoints import load_weights, read_state_dict
+
+from .conftest import REFERENCE
+
+OFFICIAL = [
+    ("restormer", "paper", "restormer_default_keys.tsv"),
+    ("nafnet", "paper", "nafnet_width32_gopro_keys.tsv"),
+    ("nafnet", "sidd", "nafnet_width64_sidd_keys.tsv"),
+]
+
+
+def reference_keys(filename: str) -> list[tuple[str, tuple[int, ...]]]:
+    rows = []
+    for line in (REFERENCE / filename).read_text().splitlines():
+        key, shape = line.split("\t")
+        rows.append((key, tuple(int(s) for s in shape.strip("()").split(",") if s.strip())))
+    return rows
+
+
+def reference_state_dict(filename: str) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return {k: torch.randn(shape, generator=g) for k, shape in reference_keys(filename)}
+
+
+def build(name, variant):
+    with torch.device("meta"):
+        return pipir.create_model(name, variant)
+
+
+@pytest.mark.parametrize("name,variant,filename", OFFICIAL)
+def test_keys_and_shapes_equal_the_official_lists(name, variant, filename):
+    ours = [(k, tuple(v.shape)) for k, v in build(name, variant).state_dict().items()]
+    assert ours == reference_keys(filename)
+
+
+@pytest.mark.parametrize("wrapper", ["params", "params_ema", "state_dict", None])
+@pytest.mark.parametrize("prefix", ["", "module.", "net."])
+def test_official_checkpoint_file_loads_strictly(tmp_path, wrapper, prefix):
+    state = reference_state_dict("nafnet_width32_gopro_keys.tsv")
+    state = {prefix + k: v for k, v in state.items()}
+    path = tmp_path / "NAFNet-GoPro-width32.pth"
+    torch.save({wrapper: state} if wrapper else state, path)
+    model = pipir.create_model("nafnet", "paper")
+    load_weights(model, path)
+    assert torch.equal(model.intro.weight, state[prefix + "intro.weight"])
+    assert torch.equal(model.encoders[3][27].conv1.bias, state[prefix + "encoders.3.27.conv1.bias"])
+
+
+def test_restormer_reference_state_dict_loads_and_runs():
+    state = reference_state_dict("restormer_default_keys.tsv")
+    model = load_weights(pipir.create_model("restormer", "paper"), {"params": state})
+    assert torch.equal(model.output.weight, state["output.weight"])
+
+
+@pytest.mark.parametrize(
+    "name,variant,filename,fragment",
+    [
+        ("restormer", "paper", "nafnet_width32_gopro_keys.tsv", "missing keys"),
+        ("nafnet", "paper", "nafnet_width64_sidd_keys.tsv", "shape mismatches"),
+        ("nafnet", "sidd", "promptir_3task_keys.tsv", "unexpected keys"),
+    ],
+)
+def test_checkpoint_for_another_architecture_names_the_keys(tmp_path, name, variant, filename, fragment):
+    path = tmp_path / "other.pth"
+    torch.save({"params": reference_state_dict(filename)}, path)
+    with pytest.raises(pipir.PipirError, match=fragment) as err:
+        load_weights(pipir.create_model(name, variant), path)
+    message = str(err.value)
+    assert "other.pth does not fit this" in message and "\n" not in message
+
+
+def test_unreadable_and_missing_checkpoints_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(pipir.PipirError, match="not a readable PyTorch checkpoint"):
+        read_state_dict(bad)
+    with pytest.raises(pipir.PipirError, match="does not exist"):
+        read_state_dict(tmp_path / "missing.pth")
+    torch.save({"epoch": 3}, tmp_path / "empty.pth")
+    with pytest.raises(pipir.PipirError, match="no state dict"):
+        read_state_dict(tmp_path / "empty.pth")
+
+
+def test_pickled_code_is_not_executed(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('pickle ran')",))
+
+    path = tmp_path / "evil.pth"
+    torch.save({"params": Evil()}, path)
+    with pytest.raises(pipir.PipirError, match="not a readable PyTorch checkpoint"):
+        read_state_dict(path)
+
+
+@pytest.mark.parametrize("name", ["restormer", "nafnet"])
+@pytest.mark.parametrize("shape", [(1, 3, 37, 53), (2, 3, 8, 8), (1, 3, 1, 1), (3, 3, 17, 16)])
+def test_any_size_in_same_size_out(name, shape):
+    model = pipir.create_model(name, "tiny").eval()
+    x = torch.rand(shape)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", ["restormer", "nafnet"])
+def test_batch_samples_are_independent(name):
+    model = pipir.create_model(name, "tiny").eval()
+    x = torch.rand(3, 3, 20, 28)
+    with torch.no_grad():
+        whole = model(x)
+        single = torch.cat([model(x[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(whole, single, atol=1e-5, rtol=1e-4)
+
+
+def test_parameter_counts_match_the_official_models():
+    from pipir.models import count_parameters
+
+    assert count_parameters(build("restormer", "paper")) == 26_126_644
+    assert 0.9e6 < count_parameters(build("restormer", "tiny")) < 1.2e6
+    assert 0.9e6 < count_parameters(build("nafnet", "tiny")) < 1.2e6
+
+
+def test_unknown_model_variant_and_option_are_clear_errors():
+    with pytest.raises(pipir.PipirError, match="unknown model 'unet'"):
+        pipir.create_model("unet")
+    with pytest.raises(pipir.PipirError, match="no variant 'sidd'"):
+        pipir.create_model("restormer", "sidd")
+    with pytest.raises(pipir.PipirError, match="no option 'depth'"):
+        pipir.create_model("nafnet", "tiny", depth=3)

@@ -1,0 +1,183 @@
+"""The PIP plug-in: backbone unchanged, exact pass-through, gradients, sizes, weights, top-m."""
+
+import pytest
+import torch
+
+import pipir
+from pipir.models import PIPNet, count_parameters
+from pipir.models.pip import PIPBlock, task_weights
+from pipir.nn.layers import topm_sizes, topm_softmax
+
+PIP_MODELS = ["pip_restormer", "pip_nafnet"]
+
+
+def onehot(index, k=5):
+    return torch.nn.functional.one_hot(torch.as_tensor(index), k).float()
+
+
+@pytest.mark.parametrize("name", PIP_MODELS)
+def test_backbone_state_dict_loads_into_pip_model_unchanged(name):
+    backbone = pipir.create_model(name.removeprefix("pip_"), "tiny")
+    pip = pipir.create_model(name, "tiny")
+    pipir.load_weights(pip.backbone, backbone.state_dict())
+    assert list(pip.backbone.state_dict()) == list(backbone.state_dict())
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(pip.backbone.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("name", PIP_MODELS)
+def test_passthrough_pip_model_reproduces_its_backbone(name):
+    backbone = pipir.create_model(name.removeprefix("pip_"), "tiny").eval()
+    for p in backbone.parameters():  # NAFNet's beta/gamma start at 0: make every block count
+        torch.nn.init.normal_(p, std=0.05) if p.ndim == 4 and p.shape[0] == 1 else None
+    pip = pipir.create_model(name, "tiny", passthrough=True).eval()
+    pip.backbone.load_state_dict(backbone.state_dict())
+    x = torch.rand(2, 3, 24, 40)
+    w = task_weights(["derain", {"dehaze": 0.5, "denoise": 0.5}])
+    with torch.no_grad():
+        assert torch.equal(pip(x, w), backbone(x))
+        default = pipir.create_model(name, "tiny").eval()
+        default.backbone.load_state_dict(backbone.state_dict())
+        assert not torch.allclose(default(x, w), backbone(x), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", PIP_MODELS)
+def test_every_parameter_gets_a_gradient_in_one_step(name):
+    model = pipir.create_model(name, "tiny")
+    x = torch.rand(5, 3, 32, 32)
+    w = torch.eye(5)  # every task prompt is used by one sample
+    loss = (model(x, w) - x).abs().mean() + 0.01 * model.prompt_regularization("angle")
+    loss.backward()
+    for key, p in model.named_parameters():
+        assert p.grad is not None, key
+        # NAFNet's official init sets each block's beta/gamma to 0, which mutes its other
+        # backbone weights on the first step; every PIP weight must still learn.
+        if name == "pip_restormer" or key.startswith("pip."):
+            assert p.grad.abs().sum() > 0, key
+
+
+@pytest.mark.parametrize("name", PIP_MODELS)
+@pytest.mark.parametrize("shape", [(1, 3, 37, 53), (2, 3, 8, 8), (1, 3, 1, 1)])
+def test_odd_sizes_keep_their_shape(name, shape):
+    model = pipir.create_model(name, "tiny").eval()
+    x = torch.rand(shape)
+    with torch.no_grad():
+        y = model(x, task_weights("denoise", batch=shape[0]))
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", PIP_MODELS)
+def test_mixed_weight_batch_equals_single_samples_and_weights_matter(name):
+    model = pipir.create_model(name, "tiny").eval()
+    x = torch.rand(1, 3, 21, 35).expand(4, -1, -1, -1).contiguous()
+    w = torch.stack([onehot(0), onehot(1), torch.tensor([0.5, 0, 0.5, 0, 0]), torch.full((5,), 0.2)])
+    with torch.no_grad():
+        batch = model(x, w)
+        single = torch.cat([model(x[i : i + 1], w[i : i + 1]) for i in range(4)])
+    torch.testing.assert_close(batch, single, atol=1e-5, rtol=1e-4)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert (batch[i] - batch[j]).abs().max() > 1e-4, (i, j)
+
+
+def test_task_weights_helper_reads_names_indices_and_mixtures():
+    assert torch.equal(task_weights("derain"), onehot(1)[None])
+    assert torch.equal(task_weights(4), onehot(4)[None])
+    assert torch.equal(task_weights("dehaze", batch=3), onehot(2).expand(3, 5))
+    mix = task_weights({"dehaze": 1, "denoise": 1})
+    assert torch.allclose(mix, torch.tensor([[0.5, 0, 0.5, 0, 0]]))
+    assert task_weights(["denoise", "lowlight"]).shape == (2, 5)
+    assert pipir.TASKS == ("denoise", "derain", "dehaze", "deblur", "lowlight")
+
+
+@pytest.mark.parametrize(
+    "weights,message",
+    [
+        (torch.ones(2, 4), "shape 2×5"),
+        (torch.ones(5), "shape 2×5"),
+        (torch.tensor([[1.0, -1, 0, 0, 0]] * 2), "negative"),
+        (torch.zeros(2, 5), "at least one positive"),
+        (torch.tensor([[float("nan"), 1, 0, 0, 0]] * 2), "finite"),
+        (None, "needs prompt weights"),
+        ("derain", "B×K tensor"),
+    ],
+)
+def test_bad_weights_are_clear_errors(weights, message):
+    model = pipir.create_model("pip_restormer", "tiny")
+    with pytest.raises(pipir.PipirError, match=message):
+        model(torch.rand(2, 3, 16, 16), weights)
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("rain", "unknown task 'rain'"),
+        (7, "out of range"),
+        ({"haze": 1}, "unknown task"),
+        (2.5, "cannot read"),
+    ],
+)
+def test_bad_task_specs_are_clear_errors(spec, message):
+    with pytest.raises(pipir.PipirError, match=message):
+        task_weights(spec)
+
+
+def reference_topm(logits, ks, mix):
+    out = torch.zeros_like(logits)
+    for k, a in zip(ks, mix):
+        index = logits.topk(k, dim=-1).indices
+        mask = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, index, True)
+        out = out + a * logits.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+    return out
+
+
+@pytest.mark.parametrize("c", [6, 16, 32, 64])
+def test_topm_softmax_equals_masked_softmax_reference(c):
+    logits = torch.randn(2, 4, c, c, dtype=torch.float64, requires_grad=True)
+    mix = torch.tensor([0.2, 0.3, 0.1, 0.4], dtype=torch.float64, requires_grad=True)
+    ks = topm_sizes(c)
+    ours, ref = topm_softmax(logits, ks, mix), reference_topm(logits, ks, mix)
+    torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-10)
+    g1 = torch.autograd.grad(ours.pow(2).sum(), (logits, mix))
+    g2 = torch.autograd.grad(ref.pow(2).sum(), (logits, mix))
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)
+
+
+def test_topm_sizes_follow_the_paper():
+    assert topm_sizes(16) == (8, 10, 12, 12)
+    assert topm_sizes(64) == (32, 42, 48, 51)
+
+
+def test_prompt_regularization_kinds():
+    model = pipir.create_model("pip_restormer", "tiny")
+    for kind in ("angle", "cosine"):
+        assert model.prompt_regularization(kind).item() > 0
+    block = model.pip[0]
+    with torch.no_grad():  # mutually orthogonal prompts: both terms vanish
+        block.prompt.task_prompts.copy_(torch.eye(5, block.prompt.task_prompts.shape[1]))
+    assert block.prompt_regularization("angle").item() == 0
+    assert block.prompt_regularization("cosine").item() == pytest.approx(0, abs=1e-6)
+    with pytest.raises(pipir.PipirError, match="unknown prompt regularization"):
+        block.prompt_regularization("l2")
+
+
+@pytest.mark.parametrize("options", [{"topm": False}, {"prompt_to_prompt": False}])
+def test_ablation_switches_change_the_model_and_still_train(options):
+    base = pipir.create_model("pip_restormer", "tiny")
+    model = pipir.create_model("pip_restormer", "tiny", **options)
+    assert count_parameters(model) <= count_parameters(base)
+    x = torch.rand(5, 3, 16, 16)
+    model(x, torch.eye(5)).mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    if "topm" in options:
+        assert model.pip[0].to_feature.attn.topm is None
+
+
+def test_plug_in_wraps_any_unet_with_skip_hooks():
+    block = PIPBlock(channels=20, prompt_size=8)
+    assert block.prompt.task_prompts.shape == (5, 28)
+    feature = torch.rand(2, 20, 13, 9)
+    assert block(feature, task_weights("deblur", batch=2)).shape == feature.shape
+    model = PIPNet(pipir.create_model("nafnet", "tiny"), (16, 32, 64), (8, 8, 8))
+    assert len(model.pip) == 3 and model.pip[2].prompt.task_prompts.shape == (5, 64)
