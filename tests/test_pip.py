@@ -181,3 +181,13 @@ def test_plug_in_wraps_any_unet_with_skip_hooks():
     assert block(feature, task_weights("deblur", batch=2)).shape == feature.shape
     model = PIPNet(pipir.create_model("nafnet", "tiny"), (16, 32, 64), (8, 8, 8))
     assert len(model.pip) == 3 and model.pip[2].prompt.task_prompts.shape == (5, 64)
+
+
+def test_dual_gate_inference_shortcut_equals_the_autograd_path():
+    from pipir.nn import DualGateFFN
+
+    ffn = DualGateFFN(12)
+    x = torch.randn(2, 12, 9, 7)
+    with torch.no_grad():
+        fast = ffn(x)
+    torch.testing.assert_close(fast, ffn(x), atol=1e-6, rtol=1e-5)

@@ -41,9 +41,11 @@ class PromptGenerator(nn.Module):
         heads: int = 2,
         ffn_expansion: float = 2.66,
         prompt_to_prompt: bool = True,
+        conv_at_prompt_size: bool = False,
     ) -> None:
         super().__init__()
         self.prompt_size = prompt_size
+        self.conv_at_prompt_size = conv_at_prompt_size
         self.task_prompts = nn.Parameter(torch.randn(num_tasks, prompt_dim))
         self.basic_prompt = nn.Parameter(torch.randn(1, prompt_dim, prompt_size, prompt_size))
         self.prompt_to_prompt = prompt_to_prompt
@@ -68,6 +70,8 @@ class PromptGenerator(nn.Module):
             universal = self.interaction(self.basic_prompt, modulated)
         else:  # ablation: the two prompts combined without interaction
             universal = self.basic_prompt * p_d
+        if self.conv_at_prompt_size:  # proposal: same weights, S×S instead of H×W positions
+            return _resize(self.out_conv(universal), feature.shape[-2:])
         return self.out_conv(_resize(universal, feature.shape[-2:]))
 
 
@@ -116,6 +120,7 @@ class PIPBlock(nn.Module):
         ffn_expansion: float = 2.66,
         topm: bool = True,
         prompt_to_prompt: bool = True,
+        conv_at_prompt_size: bool = False,
         passthrough: bool = False,
     ) -> None:
         super().__init__()
@@ -123,7 +128,14 @@ class PIPBlock(nn.Module):
             prompt_dim = default_prompt_dim(channels)
         self.num_tasks = num_tasks
         self.prompt = PromptGenerator(
-            channels, prompt_dim, prompt_size, num_tasks, p2p_heads, ffn_expansion, prompt_to_prompt
+            channels,
+            prompt_dim,
+            prompt_size,
+            num_tasks,
+            p2p_heads,
+            ffn_expansion,
+            prompt_to_prompt,
+            conv_at_prompt_size,
         )
         self.to_feature = PromptToFeature(channels, prompt_dim, p2f_heads, ffn_expansion, topm)
         if passthrough:

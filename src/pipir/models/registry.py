@@ -29,12 +29,19 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-# Prompt sizes per variant: D per skip level (paper: 4C/3) and S (half the 128 training patch at
-# that level's resolution; tiny trains on 64-pixel patches).
-PROMPTS: dict[str, dict[str, Any]] = {
-    "paper": dict(prompt_dims=(64, 128, 256), prompt_sizes=(64, 32, 16)),
-    "sidd": dict(prompt_dims=(64, 128, 256), prompt_sizes=(64, 32, 16)),
-    "tiny": dict(prompt_dims=(24, 48, 96), prompt_sizes=(32, 16, 8)),
+# Prompt sizes per backbone and variant: D per skip level and S (half the 128 training patch at that
+# level's resolution; tiny trains on 64-pixel patches). Restormer follows the paper (D = 4C/3); NAFNet
+# is a much lighter backbone (16 GMACs at 256² against Restormer's 155), so its prompts use D = C.
+PROMPTS: dict[str, dict[str, dict[str, Any]]] = {
+    "restormer": {
+        "paper": dict(prompt_dims=(64, 128, 256), prompt_sizes=(64, 32, 16)),
+        "tiny": dict(prompt_dims=(24, 48, 96), prompt_sizes=(32, 16, 8)),
+    },
+    "nafnet": {
+        "paper": dict(prompt_dims=(32, 64, 128), prompt_sizes=(64, 32, 16)),
+        "sidd": dict(prompt_dims=(64, 128, 256), prompt_sizes=(64, 32, 16)),
+        "tiny": dict(prompt_dims=(16, 32, 64), prompt_sizes=(32, 16, 8)),
+    },
 }
 
 _BLOCK_OPTIONS = set(inspect.signature(PIPBlock).parameters) - {
@@ -74,7 +81,7 @@ def create_model(name: str, variant: str = "paper", **overrides: Any) -> nn.Modu
             raise PipirError(f"{name} has no option {key!r}")
         backbone_args[key] = value
     backbone = BACKBONES[backbone_name](**backbone_args)
-    model = PIPNet(backbone, **{**PROMPTS[variant], **pip_args}) if is_pip else backbone
+    model = PIPNet(backbone, **{**PROMPTS[backbone_name][variant], **pip_args}) if is_pip else backbone
     model.pipir_config = {"name": name, "variant": variant, **overrides}
     return model
 

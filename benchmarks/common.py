@@ -1,0 +1,53 @@
+"""Helpers every benchmark script shares: describe the machine, write JSON + a Markdown table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def write_report(name: str, title: str, rows: list[dict], columns: list[str], notes: str = "") -> None:
+    """``docs/benchmarks/<name>.json`` (rows + machine) and ``<name>.md`` (a table)."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    (DOCS / f"{name}.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2) + "\n")
+    lines = [
+        f"# {title}",
+        "",
+        f"Machine: {info['cpu']}, {info['logical_cores']} logical cores, "
+        f"{info['torch_threads']} torch threads, torch {info['torch']}, Python {info['python']}.",
+        "",
+    ]
+    if notes:
+        lines += [notes, ""]
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "---|" * len(columns))
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+    (DOCS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
