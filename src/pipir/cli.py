@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import torch
 import typer
@@ -52,12 +53,53 @@ def info() -> None:
     console.print(table)
 
 
+data_app = typer.Typer(help="Datasets: check the standard benchmarks' layout.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("check")
+def data_check(
+    root: Path = typer.Argument(..., help="dataset root (the official $dataset_path or its data/ folder)"),
+    setting: str = typer.Option("5task", help="3task (noise, rain, haze) or 5task (+ blur, low light)"),
+    task: list[str] = typer.Option(None, help="check only these tasks (repeatable)"),
+    split: str = typer.Option("both", help="train, test or both"),
+    quick: bool = typer.Option(False, help="pair names only; do not decode every image"),
+) -> None:
+    """Count pairs per task and split and list problems. Exit 2 when an asked-for task is missing,
+    1 when files are unpaired or damaged, 0 when all is well."""
+    from pipir.data import SETTINGS, check
+
+    if setting not in SETTINGS:
+        raise PipirError(f"setting must be one of {', '.join(SETTINGS)}, not {setting!r}")
+    tasks = tuple(task) if task else SETTINGS[setting]
+    for name in tasks:
+        if name not in TASKS:
+            raise PipirError(f"unknown task {name!r}: choose from {', '.join(TASKS)}")
+    splits = {"both": ("train", "test"), "train": ("train",), "test": ("test",)}.get(split)
+    if splits is None:
+        raise PipirError(f"split must be train, test or both, not {split!r}")
+    rows = check(root, tasks, splits, decode=not quick)
+    table = Table(title=f"benchmark data under {root}")
+    table.add_column("task")
+    for sp in splits:
+        table.add_column(f"{sp} pairs", justify="right")
+    table.add_column("problems")
+    for row in rows:
+        counts = ["missing" if row.counts[sp] is None else str(row.counts[sp]) for sp in splits]
+        table.add_row(row.task, *counts, "\n".join(row.problems) or "none")
+    console.print(table)
+    if any(not row.counts[sp] for row in rows for sp in splits):
+        raise typer.Exit(2)
+    if any(row.problems for row in rows):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: user mistakes become one sentence on stderr and exit code 2."""
     try:
         app()
     except PipirError as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
+        print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
 
 
