@@ -89,3 +89,56 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, torch.Tenso
         )
     model.load_state_dict(state, strict=True)
     return model
+
+
+# ---- pipir's own checkpoints: one .safetensors file, JSON description in its metadata ----
+
+BUNDLE_KEY = "pipir"
+
+
+def save_bundle(path: str | Path, model: nn.Module | None, sensor: nn.Module | None, info: dict) -> Path:
+    """Save a restorer and/or classifier as ``model.*`` / ``sensor.*`` tensors; ``info`` (JSON) holds
+    how to rebuild them (``model.pipir_config``, sensor width, tasks) and what trained them."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from pipir.io import atomic_write
+
+    tensors: dict[str, torch.Tensor] = {}
+    meta = dict(info)
+    if model is not None:
+        tensors.update({f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+        meta["model"] = getattr(model, "pipir_config")
+    if sensor is not None:
+        tensors.update({f"sensor.{k}": v.detach().cpu().contiguous() for k, v in sensor.state_dict().items()})
+        meta["sensor"] = {"width": sensor.width, "num_tasks": sensor.num_tasks}
+    header = {BUNDLE_KEY: json.dumps(meta)}
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
+
+
+def load_bundle(path: str | Path) -> tuple[nn.Module | None, nn.Module | None, dict]:
+    """Rebuild (model, sensor, info) from :func:`save_bundle`'s file; no pickle involved."""
+    import json
+
+    from safetensors import safe_open
+
+    from pipir.models.registry import create_model
+    from pipir.models.sensor import DegradationSensor
+
+    path = Path(path)
+    state = read_state_dict(path)
+    with safe_open(str(path), framework="pt") as f:
+        header = (f.metadata() or {}).get(BUNDLE_KEY)
+    if header is None:
+        raise PipirError(f"{path.name} is a safetensors file but not a pipir checkpoint (no '{BUNDLE_KEY}' metadata)")
+    info = json.loads(header)
+    model = sensor = None
+    if "model" in info:
+        config = dict(info["model"])
+        model = create_model(config.pop("name"), config.pop("variant"), **config)
+        load_weights(model, {k[6:]: v for k, v in state.items() if k.startswith("model.")})
+    if "sensor" in info:
+        sensor = DegradationSensor(**info["sensor"])
+        load_weights(sensor, {k[7:]: v for k, v in state.items() if k.startswith("sensor.")})
+    return model, sensor, info

@@ -53,6 +53,21 @@ def info() -> None:
     console.print(table)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", "-c", help="YAML config (see configs/)"),
+    resume: str = typer.Option(None, help="'auto' (the run's last checkpoint) or a checkpoint path"),
+    progress: bool = typer.Option(True, help="show the progress bar"),
+) -> None:
+    """Train a model: pipir train --config configs/tiny-cpu.yaml [key.sub=value ...]."""
+    from pipir.train import fit, load_config
+
+    settings = load_config(config, ctx.args)
+    export = fit(settings, resume=resume, progress=progress)
+    console.print(f"model written to {export}")
+
+
 data_app = typer.Typer(help="Datasets: check the standard benchmarks' layout.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 

@@ -4,9 +4,10 @@ from pipir.data.benchmark import LAYOUT, SETTINGS, benchmark_pairs, check, data_
 from pipir.data.datasets import BenchmarkDataset, SyntheticDataset, center_crop_multiple, dihedral
 from pipir.data.fake import write_fake_benchmark
 from pipir.data.pairs import RULES, list_images, pair_files
-from pipir.data.samples import HELD_OUT, SAMPLE_NAMES, TRAIN, samples
+from pipir.data.samples import GREY_NAMES, HELD_OUT, SAMPLE_NAMES, TRAIN, samples
 
 __all__ = [
+    "GREY_NAMES",
     "HELD_OUT",
     "LAYOUT",
     "RULES",

@@ -1,7 +1,9 @@
 """Datasets: synthetic degradations of clean photos, and the standard benchmarks' pairs.
 
-Every random choice of a sample is a function of (seed, epoch, index) only, so a run resumed from a
-checkpoint sees exactly the samples it would have seen, whatever the worker count.
+Items are looked up by ``index`` or by ``(index, position)``, where position is the sample's place in
+the whole training stream (see ``pipir.train.module.StreamSampler``). Every random choice of a sample
+is a function of (seed, position) only, so a resumed run sees exactly the samples an uninterrupted
+run would have seen, whatever the worker count.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def reflect_to(image: np.ndarray, size: int) -> np.ndarray:
     return np.pad(image, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="reflect")
 
 
+def _key(key) -> tuple[int, int]:
+    return (int(key[0]), int(key[1])) if isinstance(key, tuple) else (int(key), int(key))
+
+
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
 
@@ -63,8 +69,8 @@ def one_hot(task: str, tasks: Sequence[str] = TASKS) -> torch.Tensor:
 class SyntheticDataset(Dataset):
     """Random crops of clean photos, each degraded by one task's synthetic degradation.
 
-    Item ``i`` has task ``tasks[i % len(tasks)]`` (task-balanced); crop position, orientation (all 8)
-    and degradation parameters come from ``(seed, epoch, i)``. With ``mix_prob > 0`` that share of the
+    The sample at stream position p has task ``tasks[p % len(tasks)]`` (task-balanced); photo, crop,
+    orientation (all 8) and degradation parameters come from ``(seed, p)``. With ``mix_prob > 0`` that share of the
     samples gets two degradations and label weights 1/2, 1/2.
     """
 
@@ -86,17 +92,14 @@ class SyntheticDataset(Dataset):
         self.images = [degrade.check_image(degrade.to_float(im)) for im in images]
         self.patch, self.length, self.tasks = patch, length, tuple(tasks)
         self.seed, self.mix_prob, self.margin = seed, mix_prob, margin
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        task = self.tasks[index % len(self.tasks)]
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        _, position = _key(key)
+        rng = np.random.default_rng([self.seed, position])
+        task = self.tasks[position % len(self.tasks)]
         labels = [task]
         if self.mix_prob > 0 and len(self.tasks) > 1 and rng.random() < self.mix_prob:
             labels.append(str(rng.choice([t for t in self.tasks if t != task])))
@@ -114,6 +117,7 @@ class SyntheticDataset(Dataset):
             "clean": to_tensor(window[inner]),
             "task": TASKS.index(task),
             "weights": weights,
+            "position": position,
         }
 
 
@@ -141,17 +145,15 @@ class BenchmarkDataset(Dataset):
         self.sigma, self.sigmas, self.seed = sigma, tuple(sigmas), seed
         if task == "denoise" and split == "test" and sigma is None:
             raise PipirError("denoising test sets need a noise level: pass sigma=15, 25 or 50")
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        index, position = _key(key)
         degraded_path, clean_path = self.pairs[index]
-        rng = np.random.default_rng([self.seed, self.epoch if self.split == "train" else 0, index])
+        # test: one fixed draw per image; train: a fresh draw per stream position
+        rng = np.random.default_rng([self.seed, position if self.split == "train" else index])
         clean = read_rgb(clean_path)
         degraded = None if degraded_path is None else read_rgb(degraded_path)
         if degraded is not None and degraded.shape != clean.shape:
@@ -176,4 +178,5 @@ class BenchmarkDataset(Dataset):
             "task": TASKS.index(self.task),
             "weights": one_hot(self.task),
             "name": clean_path.name if degraded_path is None else degraded_path.name,
+            "position": position,
         }

@@ -1,0 +1,228 @@
+"""Training configuration: typed dataclasses read from YAML, with ``key.sub=value`` overrides.
+
+Unknown keys, wrong types, missing folders and tasks a dataset lacks fail before training starts,
+with one sentence naming the key or path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipir.errors import PipirError
+from pipir.models.pip import TASKS
+
+
+@dataclass
+class ModelConfig:
+    name: str = "pip_restormer"  # restormer | nafnet | pip_restormer | pip_nafnet
+    variant: str = "tiny"  # paper | tiny | sidd (nafnet)
+    options: dict[str, Any] = field(default_factory=dict)  # create_model overrides
+    backbone_weights: str | None = None  # an official .pth to start the backbone from
+
+
+@dataclass
+class SensorConfig:
+    enabled: bool = True  # train the degradation classifier alongside (blind restoration)
+    width: int = 32
+    loss_weight: float = 0.1  # weight of its cross-entropy in the total loss
+    only: bool = False  # train the classifier alone (no restorer)
+
+
+@dataclass
+class DataConfig:
+    kind: str = "synthetic"  # synthetic | benchmark
+    # synthetic: "samples" (bundled colour photos minus pipir.data.HELD_OUT), "samples+grey" (plus the
+    # bundled greyscale photos as RGB), or a folder of clean images
+    images: str = "samples"
+    root: str | None = None  # benchmark: dataset root in the official layout
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    patch: int = 64
+    mix_prob: float = 0.0  # synthetic: share of samples with two degradations
+    sigmas: list[float] = field(default_factory=lambda: [15.0, 25.0, 50.0])
+    # benchmark: how many times each task's list repeats in one pass (the official data mix)
+    repeats: dict[str, int] = field(
+        default_factory=lambda: {"denoise": 9, "derain": 120, "dehaze": 1, "deblur": 5, "lowlight": 20}
+    )
+    num_workers: int = 0
+
+
+@dataclass
+class LossConfig:
+    pixel: str = "smooth_l1"  # l1 | smooth_l1 (official)
+    regularization: str = "angle"  # angle (official) | cosine | none
+    # Official: 0.002 (trainer) × 0.01 (inside the model) = 2e-5 on the plain sum of relu(cos).
+    regularization_weight: float = 2.0e-5
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3.6e-4
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    warmup_steps: int = 100
+    warmup_start_factor: float = 0.1  # official: warm-up starts at lr/10
+    min_lr: float = 0.0  # cosine decays to this at max_steps, and stays there
+
+
+@dataclass
+class TrainerConfig:
+    max_steps: int = 1000
+    batch_size: int = 8  # per device
+    accelerator: str = "auto"  # cpu | gpu | auto
+    devices: Any = 1  # int or "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"  # auto | ddp
+    precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed
+    checkpoint_every: int = 500  # steps
+    log_every: int = 10  # steps
+    stop_at_step: int | None = None  # stop early, as if interrupted (the schedule keeps max_steps)
+    threads: int | None = None  # torch CPU threads per process
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    output: str = "runs/default"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sensor: SensorConfig = field(default_factory=SensorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, key)
+            except PipirError as err:
+                errors.append(err)
+        raise errors[0]
+    if origin is list:
+        if not isinstance(value, list):
+            raise PipirError(f"config key {key!r} must be a list, not {value!r}")
+        (item,) = typing.get_args(hint)
+        return [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise PipirError(f"config key {key!r} must be a mapping, not {value!r}")
+        return dict(value)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool) or not isinstance(value, hint):
+        raise PipirError(f"config key {key!r} must be {hint.__name__}, not {value!r}")
+    if hint is int and isinstance(value, bool):
+        raise PipirError(f"config key {key!r} must be int, not {value!r}")
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str = "") -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PipirError(f"config section {prefix or 'top level'!r} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            where = f"{prefix}.{key}" if prefix else key
+            raise PipirError(f"unknown config key {where!r}")
+    values = {k: _check_type(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
+    return cls(**values)
+
+
+def _apply_override(data: dict, assignment: str) -> None:
+    if "=" not in assignment:
+        raise PipirError(f"override {assignment!r} must look like key.sub=value")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise PipirError(f"config key {key!r} does not name a section")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (or the defaults), apply ``key.sub=value`` overrides, validate."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise PipirError(f"config file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise PipirError(f"config file {path} is not valid YAML ({err.__class__.__name__})") from None
+    for assignment in overrides:
+        _apply_override(data, assignment)
+    config = _build(Config, data)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Checks that need more than types: choices, folders, tasks the dataset has."""
+    from pipir.data.benchmark import LAYOUT, data_root
+
+    choices = {
+        "loss.pixel": (config.loss.pixel, ("l1", "smooth_l1")),
+        "loss.regularization": (config.loss.regularization, ("angle", "cosine", "none")),
+        "data.kind": (config.data.kind, ("synthetic", "benchmark")),
+    }
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise PipirError(f"config key {key!r} must be one of {', '.join(allowed)}, not {value!r}")
+    for task in config.data.tasks:
+        if task not in TASKS:
+            raise PipirError(f"config key 'data.tasks' names unknown task {task!r}: choose from {', '.join(TASKS)}")
+    if not config.data.tasks:
+        raise PipirError("config key 'data.tasks' is empty")
+    positive = {
+        "trainer.max_steps": config.trainer.max_steps,
+        "trainer.batch_size": config.trainer.batch_size,
+        "data.patch": config.data.patch,
+        "optim.lr": config.optim.lr,
+        "trainer.checkpoint_every": config.trainer.checkpoint_every,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise PipirError(f"config key {key!r} must be positive, not {value}")
+    if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):
+        if not Path(config.data.images).is_dir():
+            raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")
+    if config.data.kind == "benchmark":
+        if config.data.root is None:
+            raise PipirError("config key 'data.root' must name the dataset root when data.kind is benchmark")
+        base = data_root(config.data.root)
+        for task in config.data.tasks:
+            for folder in LAYOUT["train"][task].folders(base):
+                if not folder.is_dir():
+                    raise PipirError(f"the dataset has no {task} training data: {folder} does not exist")
+    if config.model.backbone_weights is not None and not Path(config.model.backbone_weights).is_file():
+        raise PipirError(f"config key 'model.backbone_weights': {config.model.backbone_weights} does not exist")
+    if config.sensor.only and not config.sensor.enabled:
+        raise PipirError("config key 'sensor.only' needs sensor.enabled: true")

@@ -1,0 +1,186 @@
+"""The Lightning side of training: loss, optimiser, schedule, and a data stream that resumes exactly.
+
+The models stay pure ``torch.nn``; this module only wires them to Lightning.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
+
+from pipir.checkpoints import load_weights
+from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
+from pipir.io import read_rgb
+from pipir.models import create_model
+from pipir.models.pip import PIPNet
+from pipir.models.sensor import DegradationSensor
+from pipir.train.config import Config
+
+
+class StreamSampler(Sampler):
+    """Yields ``(index, position)`` for global sample positions ``start, start+1, …`` of a run.
+
+    Position p belongs to rank ``p % world``; its dataset index comes from a per-pass permutation
+    seeded by (seed, pass), and the dataset draws all its randomness from p. Restarting at
+    ``start = step × batch × world`` therefore replays exactly the samples an uninterrupted run
+    would have seen next, on any number of workers.
+    """
+
+    def __init__(self, size: int, total: int, start: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.size, self.total, self.start = size, total, start
+        self.seed, self.rank, self.world = seed, rank, world
+
+    def _positions(self) -> range:
+        first = self.start + (self.rank - self.start) % self.world
+        return range(first, self.total, self.world)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        perm, current = None, -1
+        for p in self._positions():
+            epoch = p // self.size
+            if epoch != current:
+                perm = np.random.default_rng([self.seed, 1, epoch]).permutation(self.size)
+                current = epoch
+            yield int(perm[p % self.size]), p
+
+    def __len__(self) -> int:
+        return len(self._positions())
+
+
+class _Repeat(Dataset):
+    """A dataset listed ``times`` times in one pass (the official data mix's repetition)."""
+
+    def __init__(self, dataset: Dataset, times: int) -> None:
+        self.dataset, self.times = dataset, times
+
+    def __len__(self) -> int:
+        return len(self.dataset) * self.times
+
+    def __getitem__(self, key):
+        index, position = key
+        return self.dataset[(index % len(self.dataset), position)]
+
+
+class _Concat(ConcatDataset):
+    def __getitem__(self, key):
+        index, position = key
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        offset = index - (self.cumulative_sizes[which - 1] if which else 0)
+        return self.datasets[which][(offset, position)]
+
+
+def build_dataset(config: Config) -> Dataset:
+    data = config.data
+    if data.kind == "synthetic":
+        if data.images in ("samples", "samples+grey"):
+            names = TRAIN + (GREY_NAMES if data.images == "samples+grey" else ())
+            images = list(samples(names).values())
+        else:
+            images = [read_rgb(p) for p in list_images(data.images, recursive=True)]
+        return SyntheticDataset(images, data.patch, tasks=data.tasks, seed=config.seed, mix_prob=data.mix_prob)
+    parts = [
+        _Repeat(
+            BenchmarkDataset(data.root, task, "train", patch=data.patch, sigmas=data.sigmas, seed=config.seed),
+            data.repeats.get(task, 1),
+        )
+        for task in data.tasks
+    ]
+    return _Concat(parts)
+
+
+def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Module | None]:
+    model = None
+    if not config.sensor.only:
+        model = create_model(config.model.name, config.model.variant, **config.model.options)
+        if config.model.backbone_weights:
+            load_weights(model.backbone if isinstance(model, PIPNet) else model, config.model.backbone_weights)
+    sensor = DegradationSensor(width=config.sensor.width) if config.sensor.enabled else None
+    return model, sensor
+
+
+def lr_factor(step: int, warmup: int, total: int, start_factor: float, floor: float) -> float:
+    """Linear warm-up from ``start_factor`` to 1, then a cosine down to ``floor`` at ``total``, flat
+    after (the official scheduler climbs again after its end; this one does not)."""
+    if step < warmup:
+        return start_factor + (1 - start_factor) * step / max(1, warmup)
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class RestorationModule(L.LightningModule):
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+        self.model, self.sensor = build_models(config)
+        self._last_time: float | None = None
+
+    def _pixel_loss(self, restored: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+        if self.config.loss.pixel == "l1":
+            return F.l1_loss(restored, clean)
+        return F.smooth_l1_loss(restored, clean)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        degraded, clean, weights = batch["degraded"], batch["clean"], batch["weights"]
+        loss = degraded.new_zeros(())
+        if self.model is not None:
+            restored = self.model(degraded, weights) if isinstance(self.model, PIPNet) else self.model(degraded)
+            pixel = self._pixel_loss(restored, clean)
+            loss = loss + pixel
+            self.log("pixel", pixel, prog_bar=True)
+            if isinstance(self.model, PIPNet) and self.config.loss.regularization != "none":
+                reg = self.model.prompt_regularization(self.config.loss.regularization)
+                loss = loss + self.config.loss.regularization_weight * reg
+                self.log("reg", reg)
+        if self.sensor is not None:
+            logits = self.sensor(degraded)
+            ce = F.cross_entropy(logits, weights)
+            accuracy = (logits.argmax(1) == weights.argmax(1)).float().mean()
+            loss = loss + self.config.sensor.loss_weight * ce
+            self.log_dict({"sensor_ce": ce, "sensor_acc": accuracy}, prog_bar=self.model is None)
+        self.log("loss", loss, prog_bar=True)
+        self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=True)
+        now = time.perf_counter()
+        if self._last_time is not None:
+            self.log("img/s", degraded.shape[0] / (now - self._last_time), prog_bar=True)
+        self._last_time = now
+        return loss
+
+    def configure_optimizers(self):
+        o, t = self.config.optim, self.config.trainer
+        optimizer = torch.optim.AdamW(self.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+        floor = o.min_lr / o.lr
+
+        def factor(step: int) -> float:
+            return lr_factor(step, o.warmup_steps, t.max_steps, o.warmup_start_factor, floor)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def train_dataloader(self) -> DataLoader:
+        config = self.config
+        dataset = build_dataset(config)
+        world = self.trainer.world_size
+        batch = config.trainer.batch_size
+        sampler = StreamSampler(
+            size=len(dataset),
+            total=config.trainer.max_steps * batch * world,
+            start=self.trainer.global_step * batch * world,
+            seed=config.seed,
+            rank=self.trainer.global_rank,
+            world=world,
+        )
+        return DataLoader(
+            dataset,
+            batch_size=batch,
+            sampler=sampler,
+            num_workers=config.data.num_workers,
+            drop_last=True,
+            persistent_workers=config.data.num_workers > 0,
+        )

@@ -1,0 +1,127 @@
+"""``fit(config)``: a Lightning Trainer with atomic checkpoints, exact resume, CSV/TensorBoard logs,
+and the final restorer (+ classifier) exported as one safetensors file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+import yaml
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from pipir.checkpoints import save_bundle
+from pipir.errors import PipirError
+from pipir.io import atomic_write
+from pipir.models.pip import TASKS
+from pipir.train.config import Config
+from pipir.train.module import RestorationModule
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write each checkpoint to a temporary file and rename it into place: a run killed while saving
+    leaves the previous checkpoint intact, never a truncated one."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+class StopAtStep(Callback):
+    """Stop after ``step`` optimiser steps, as an interrupted run would (the schedule is unchanged),
+    leaving ``last.ckpt`` at that step, saved mid-stream like the periodic checkpoints."""
+
+    def __init__(self, step: int, last: Path) -> None:
+        self.step, self.last = step, last
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step >= self.step and not trainer.should_stop:
+            trainer.save_checkpoint(self.last)
+            trainer.should_stop = True
+
+
+def _loggers(output: Path) -> list:
+    # A new version folder per launch: a resumed run keeps the logs of the runs before it.
+    loggers = [CSVLogger(output, name="logs")]
+    try:
+        loggers.append(TensorBoardLogger(output, name="tensorboard"))
+    except ModuleNotFoundError:  # tensorboard is optional
+        pass
+    return loggers
+
+
+def resume_path(config: Config, resume: str | None) -> str | None:
+    """``"auto"`` → the run's last checkpoint (or None when there is none yet); a path → that file."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = Path(config.output) / "checkpoints" / "last.ckpt"
+        return str(last) if last.is_file() else None
+    if not Path(resume).is_file():
+        raise PipirError(f"checkpoint to resume from {resume} does not exist")
+    return resume
+
+
+def fit(
+    config: Config, resume: str | None = None, progress: bool = True, callbacks: tuple[Callback, ...] = ()
+) -> Path:
+    """Train as ``config`` says (``callbacks`` are added to the Trainer's); return the exported
+    ``model.safetensors`` path."""
+    if config.trainer.threads:
+        torch.set_num_threads(config.trainer.threads)
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    ckpt_path = resume_path(config, resume)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    module = RestorationModule(config)
+    t = config.trainer
+    callbacks = [
+        *callbacks,
+        ModelCheckpoint(
+            dirpath=output / "checkpoints",
+            filename="step{step:07d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=t.checkpoint_every,
+            save_top_k=-1,
+            save_last=True,
+        )
+    ]
+    if t.stop_at_step is not None:
+        callbacks.append(StopAtStep(t.stop_at_step, output / "checkpoints" / "last.ckpt"))
+    trainer = L.Trainer(
+        max_steps=t.max_steps,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,
+        callbacks=callbacks,
+        logger=_loggers(output),
+        log_every_n_steps=t.log_every,
+        plugins=[AtomicCheckpointIO()],
+        use_distributed_sampler=False,  # StreamSampler splits the stream across ranks itself
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
+    if trainer.is_global_zero:
+        atomic_write(output / "config.yaml", lambda tmp: tmp.write_text(yaml.safe_dump(config.to_dict())))
+    # No checkpoint after fit: one saved once the loop has ended its pass would make a resumed
+    # run re-open the data stream; the periodic and stop checkpoints are all mid-stream.
+    trainer.fit(module, ckpt_path=ckpt_path)
+    export = output / "model.safetensors"
+    if trainer.is_global_zero:
+        info = {
+            "tasks": list(TASKS),
+            "training": {
+                "config": config.to_dict(),
+                "steps": trainer.global_step,
+                "world_size": trainer.world_size,
+            },
+            "sensor_patch": config.data.patch,
+        }
+        save_bundle(export, module.model, module.sensor, info)
+    return export

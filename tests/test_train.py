@@ -1,0 +1,114 @@
+"""Training: configs fail early and clearly, resume is exact, DDP keeps ranks in step."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import pipir
+from pipir.checkpoints import load_bundle
+from pipir.train import fit, load_config
+from pipir.train.module import StreamSampler, lr_factor
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+QUICK = ["trainer.log_every=1", "trainer.batch_size=2", "data.patch=32", "optim.warmup_steps=2", "trainer.threads=1"]
+
+
+@pytest.mark.parametrize("name", ["tiny-cpu.yaml", "pipir-tiny.yaml", "paper-3task.yaml", "paper-5task.yaml"])
+def test_shipped_configs_parse(name, tmp_path):
+    from pipir.data import write_fake_benchmark
+
+    root = write_fake_benchmark(tmp_path, n=1)
+    config = load_config(CONFIGS / name, [f"data.root={root}"] if name.startswith("paper") else [])
+    assert config.trainer.max_steps > 0
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["trainer.max_step=5"], "unknown config key 'trainer.max_step'"),
+        (["colour=red"], "unknown config key 'colour'"),
+        (["trainer.batch_size=two"], "'trainer.batch_size' must be int"),
+        (["optim.lr=[1]"], "'optim.lr' must be float"),
+        (["data.tasks=[denoise, snow]"], "unknown task 'snow'"),
+        (["data.images=/no/such/folder"], "folder /no/such/folder does not exist"),
+        (["data.kind=benchmark"], "'data.root' must name the dataset root"),
+        (["data.kind=benchmark", "data.root=/no/such/root"], "dataset root /no/such/root does not exist"),
+        (["loss.pixel=l2"], "'loss.pixel' must be one of"),
+        (["trainer.max_steps=0"], "must be positive"),
+        (["model.backbone_weights=/no/file.pth"], "does not exist"),
+        (["model"], "must look like key.sub=value"),
+    ],
+)
+def test_bad_configs_fail_before_training_with_the_key_named(overrides, message):
+    with pytest.raises(pipir.PipirError, match=message):
+        load_config(None, overrides)
+
+
+def test_benchmark_config_names_a_task_the_dataset_lacks(tmp_path):
+    from pipir.data import write_fake_benchmark
+
+    root = write_fake_benchmark(tmp_path, n=1, tasks=("denoise", "derain", "dehaze"))
+    load_config(None, ["data.kind=benchmark", f"data.root={root}", "data.tasks=[denoise, derain]"])
+    with pytest.raises(pipir.PipirError, match="no deblur training data"):
+        load_config(None, ["data.kind=benchmark", f"data.root={root}"])
+
+
+def test_missing_and_invalid_config_files(tmp_path):
+    with pytest.raises(pipir.PipirError, match="does not exist"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed")
+    with pytest.raises(pipir.PipirError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_schedule_warms_up_then_decays_to_the_floor_and_stays():
+    values = [lr_factor(s, 10, 100, 0.1, 0.01) for s in range(130)]
+    assert values[0] == pytest.approx(0.1) and values[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(values[10:], values[11:]))
+    assert values[100] == pytest.approx(0.01) and values[129] == pytest.approx(0.01)
+
+
+def test_stream_sampler_resumes_where_it_stopped_and_splits_ranks():
+    whole = list(StreamSampler(size=7, total=40, start=0, seed=1))
+    assert list(StreamSampler(size=7, total=40, start=16, seed=1)) == whole[16:]
+    rank0 = list(StreamSampler(size=7, total=40, start=0, seed=1, rank=0, world=2))
+    rank1 = list(StreamSampler(size=7, total=40, start=0, seed=1, rank=1, world=2))
+    assert sorted(rank0 + rank1, key=lambda k: k[1]) == whole
+    assert sorted(i for i, _ in whole[:7]) == list(range(7))  # one pass visits every item once
+
+
+def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
+    steps = ["trainer.max_steps=6", "trainer.checkpoint_every=3", *QUICK]
+    straight = fit(load_config(None, [*steps, f"output={tmp_path}/a"]), progress=False)
+    fit(load_config(None, [*steps, f"output={tmp_path}/b", "trainer.stop_at_step=4"]), progress=False)
+    assert (tmp_path / "b/checkpoints/last.ckpt").is_file()
+    resumed = fit(load_config(None, [*steps, f"output={tmp_path}/b"]), resume="auto", progress=False)
+    a, b = load_file(straight), load_file(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    model, sensor, info = load_bundle(straight)
+    assert info["training"]["steps"] == 6 and model is not None and sensor is not None
+    assert (tmp_path / "a/logs/version_0/metrics.csv").read_text().startswith("epoch")
+    assert (tmp_path / "b/logs/version_1/metrics.csv").is_file()  # the resumed launch
+    assert any((tmp_path / "a/tensorboard").iterdir())
+
+
+def test_ddp_two_cpu_processes_stay_identical_and_see_different_samples(tmp_path):
+    worker = Path(__file__).with_name("ddp_worker.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+         str(worker), str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for key in r0["state"]:
+        assert torch.equal(r0["state"][key], r1["state"][key]), key
+    assert len(r0["positions"]) == len(r1["positions"]) == 6
+    assert not set(r0["positions"]) & set(r1["positions"])
