@@ -14,7 +14,13 @@ from pipir.train import fit, load_config
 from pipir.train.module import StreamSampler, lr_factor
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-QUICK = ["trainer.log_every=1", "trainer.batch_size=2", "data.patch=32", "optim.warmup_steps=2", "trainer.threads=1"]
+QUICK = [
+    "trainer.log_every=1",
+    "trainer.batch_size=2",
+    "data.patch=32",
+    "optim.warmup_steps=2",
+    "trainer.threads=1",
+]
 
 
 @pytest.mark.parametrize("name", ["tiny-cpu.yaml", "pipir-tiny.yaml", "paper-3task.yaml", "paper-5task.yaml"])
@@ -102,9 +108,18 @@ def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
 def test_ddp_two_cpu_processes_stay_identical_and_see_different_samples(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
-         str(worker), str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_port=29533",
+            str(worker),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))

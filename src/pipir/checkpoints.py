@@ -109,7 +109,7 @@ def save_bundle(path: str | Path, model: nn.Module | None, sensor: nn.Module | N
     meta = dict(info)
     if model is not None:
         tensors.update({f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
-        meta["model"] = getattr(model, "pipir_config")
+        meta["model"] = model.pipir_config
     if sensor is not None:
         tensors.update({f"sensor.{k}": v.detach().cpu().contiguous() for k, v in sensor.state_dict().items()})
         meta["sensor"] = {"width": sensor.width, "num_tasks": sensor.num_tasks}
@@ -117,8 +117,11 @@ def save_bundle(path: str | Path, model: nn.Module | None, sensor: nn.Module | N
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
-def load_bundle(path: str | Path) -> tuple[nn.Module | None, nn.Module | None, dict]:
-    """Rebuild (model, sensor, info) from :func:`save_bundle`'s file; no pickle involved."""
+def load_bundle(
+    path: str | Path, parts: tuple[str, ...] = ("model", "sensor")
+) -> tuple[nn.Module | None, nn.Module | None, dict]:
+    """Rebuild (model, sensor, info) from :func:`save_bundle`'s file; no pickle involved.
+    ``parts`` picks what to rebuild (the others come back as None)."""
     import json
 
     from safetensors import safe_open
@@ -131,14 +134,28 @@ def load_bundle(path: str | Path) -> tuple[nn.Module | None, nn.Module | None, d
     with safe_open(str(path), framework="pt") as f:
         header = (f.metadata() or {}).get(BUNDLE_KEY)
     if header is None:
-        raise PipirError(f"{path.name} is a safetensors file but not a pipir checkpoint (no '{BUNDLE_KEY}' metadata)")
+        raise PipirError(
+            f"{path.name} is a safetensors file but not a pipir checkpoint (no '{BUNDLE_KEY}' metadata)"
+        )
     info = json.loads(header)
     model = sensor = None
-    if "model" in info:
+    if "model" in info and "model" in parts:
         config = dict(info["model"])
         model = create_model(config.pop("name"), config.pop("variant"), **config)
         load_weights(model, {k[6:]: v for k, v in state.items() if k.startswith("model.")})
-    if "sensor" in info:
+    if "sensor" in info and "sensor" in parts:
         sensor = DegradationSensor(**info["sensor"])
         load_weights(sensor, {k[7:]: v for k, v in state.items() if k.startswith("sensor.")})
     return model, sensor, info
+
+
+def combine_bundles(restorer: str | Path, sensor: str | Path, out: str | Path) -> Path:
+    """One checkpoint with the restorer of one training run and the classifier of another."""
+    model, _, info = load_bundle(restorer, parts=("model",))
+    _, classifier, sensor_info = load_bundle(sensor, parts=("sensor",))
+    if model is None or classifier is None:
+        raise PipirError("the first file must hold a restorer and the second a degradation classifier")
+    info = {k: v for k, v in info.items() if k not in ("model", "sensor")}
+    info["sensor_training"] = sensor_info.get("training", {})
+    info["sensor_patch"] = sensor_info.get("sensor_patch", info.get("sensor_patch", 64))
+    return save_bundle(out, model, classifier, info)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from pipir.errors import PipirError
+from pipir.io import atomic_write
 from pipir.models import TASKS, count_parameters, create_model
 from pipir.models.registry import BACKBONES, VARIANTS
 
@@ -66,6 +69,206 @@ def train(
     settings = load_config(config, ctx.args)
     export = fit(settings, resume=resume, progress=progress)
     console.print(f"model written to {export}")
+
+
+def parse_task(text: str) -> str | dict[str, float]:
+    """``auto``, a task name, ``dehaze+denoise`` (equal parts) or ``dehaze=0.7,denoise=0.3``."""
+    text = text.strip()
+    if "=" in text or "," in text:
+        mixture = {}
+        for part in text.split(","):
+            name, _, value = part.partition("=")
+            try:
+                mixture[name.strip()] = float(value)
+            except ValueError:
+                raise PipirError(f"bad mixture {text!r}: write it as dehaze=0.5,denoise=0.5") from None
+        return mixture
+    if "+" in text:
+        return {name.strip(): 1.0 for name in text.split("+")}
+    return text
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
+    """(file, explicitly named) for files, folders (their images, sorted) and quoted globs."""
+    import glob
+
+    from pipir.io import is_image_name
+
+    found: list[tuple[Path, bool]] = []
+    for item in inputs:
+        matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
+        if not matches:
+            raise PipirError(f"no file matches {item!r}")
+        for match in map(Path, matches):
+            if match.is_dir():
+                images = sorted(p for p in match.iterdir() if p.is_file() and is_image_name(p))
+                if not images:
+                    raise PipirError(f"folder {match} holds no images")
+                found += [(p, False) for p in images]
+            else:
+                found.append((match, True))
+    return found
+
+
+def output_path(source: Path, outdir: Path, dtype_16bit_colour: bool) -> Path:
+    suffix = ".tif" if dtype_16bit_colour else source.suffix.lower()
+    return outdir / f"{source.stem}{suffix}"
+
+
+@app.command()
+def restore(
+    inputs: list[str] = typer.Argument(..., help="image files, folders or globs"),
+    output: Path = typer.Option(Path("restored"), "--output", "-o", help="folder for the results"),
+    task: str = typer.Option(
+        "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
+    ),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    tile: str = typer.Option(None, help="tile size in pixels, or 'auto'; default: the whole image"),
+    overlap: int = typer.Option(32, help="tile overlap in pixels"),
+    precision: str = typer.Option("fp32", help="fp32 or bf16"),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+) -> None:
+    """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
+    from rich.progress import track
+
+    from pipir.infer import load
+    from pipir.io import read_image, write_image
+    from pipir.models.pip import task_weights
+
+    spec = parse_task(task)
+    if spec != "auto":
+        task_weights(spec)  # a bad task or mixture fails before any work
+    tile_size: int | str | None = None
+    if tile is not None:
+        if tile != "auto" and not tile.isdigit():
+            raise PipirError(f"tile must be a number of pixels or 'auto', not {tile!r}")
+        tile_size = tile if tile == "auto" else int(tile)
+    files = expand_inputs(inputs)
+    restorer = load(model, device)
+    sources = {p.resolve() for p, _ in files}
+    failures = 0
+    for path, _explicit in track(
+        files, description="restoring", console=Console(stderr=True), transient=True
+    ):
+        try:
+            image = read_image(path)
+            target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)
+            if target.resolve() in sources:
+                raise PipirError(f"{target} would overwrite an input; choose another --output folder")
+            result = restorer.restore(image, task=spec, tile=tile_size, overlap=overlap, precision=precision)
+            write_image(target, result.image)
+        except PipirError as err:
+            failures += 1
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        used = ", ".join(f"{name} {weight:.2f}" for name, weight in result.top(3)) or "no prompts"
+        console.print(
+            f"{path} → {target}  [{result.source}: {used}]", highlight=False, markup=False, soft_wrap=True
+        )
+    if failures:
+        print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
+        raise typer.Exit(2)
+
+
+@app.command("eval")
+def evaluate_command(
+    model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    synthetic: bool = typer.Option(False, help="held-out bundled photos with seeded synthetic degradations"),
+    data: Path = typer.Option(None, help="benchmark root in the official layout"),
+    setting: str = typer.Option("5task", help="3task or 5task (with --data)"),
+    weights: str = typer.Option("both", help="oracle (task label), auto (classifier) or both"),
+    baselines: bool = typer.Option(True, help="add the degraded input and classical baselines"),
+    out: Path = typer.Option(Path("eval"), help="output prefix: writes OUT.md and OUT.json"),
+    seed: int = typer.Option(0, help="seed of the synthetic degradations and of the test noise"),
+    classifier: bool = typer.Option(
+        False, help="instead: the classifier's confusion matrix on held-out crops"
+    ),
+) -> None:
+    """Evaluate under the papers' protocol; print and write a Markdown table and a JSON file."""
+    from rich.progress import Progress
+
+    from pipir import evaluate as ev
+    from pipir.infer import load
+
+    if classifier:
+        restorer = load(model)
+        matrix, accuracy = ev.classifier_confusion(restorer, seed=seed)
+        text = ev.confusion_markdown(
+            matrix, accuracy, restorer.tasks, "100 random 128-pixel crops per task of the held-out photos."
+        )
+        atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
+        payload = {"accuracy": accuracy, "confusion": matrix.tolist(), "tasks": list(restorer.tasks)}
+        atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+        console.print(text, highlight=False, soft_wrap=True)
+        return
+
+    if synthetic == (data is not None):
+        raise PipirError("choose exactly one of --synthetic and --data ROOT")
+    if weights not in ("oracle", "auto", "both"):
+        raise PipirError(f"--weights must be oracle, auto or both, not {weights!r}")
+    restorer = load(model)
+    methods: dict[str, ev.Method | None] = {}
+    if baselines:
+        methods["degraded input"] = None
+    for kind in ("oracle", "auto") if weights == "both" else (weights,):
+        if kind == "auto" and restorer.sensor is None and restorer.uses_prompts:
+            raise PipirError(f"{restorer.name} has no classifier: use --weights oracle")
+        label = f"{restorer.name} ({kind} weights)" if restorer.uses_prompts else restorer.name
+        methods[label] = ev.restorer_method(restorer, kind)
+        if not restorer.uses_prompts:
+            break
+    if baselines:
+        methods["classical (skimage)"] = ev.classical_method
+    if synthetic:
+        items = ev.synthetic_items(seed=seed)
+        title, columns = (
+            "Held-out bundled photos, synthetic degradations",
+            [c for c, _, _ in ev.SYNTHETIC_COLUMNS],
+        )
+    else:
+        items = list(ev.benchmark_items(data, setting, seed))
+        title, columns = f"Benchmarks ({setting}) under {data}", [c for c, _, _ in ev.BENCHMARK_COLUMNS]
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        job = bar.add_task("evaluating", total=len(items))
+        table = ev.evaluate(items, methods, progress=lambda: bar.advance(job))
+    meta = {
+        "model": str(model or "pipir-tiny"),
+        "setting": "synthetic" if synthetic else setting,
+        "seed": seed,
+    }
+    console.print(ev.write_results(table, out, title, columns, meta), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def combine(
+    restorer: Path = typer.Argument(..., help="a pipir checkpoint holding the restorer"),
+    sensor: Path = typer.Argument(..., help="a pipir checkpoint holding the degradation classifier"),
+    out: Path = typer.Argument(..., help="the combined .safetensors file"),
+) -> None:
+    """Put a restorer and a separately trained classifier into one checkpoint."""
+    from pipir.checkpoints import combine_bundles
+
+    console.print(f"wrote {combine_bundles(restorer, sensor, out)}", highlight=False)
+
+
+export_app = typer.Typer(help="Export a model to other runtimes.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("onnx")
+def export_onnx_command(
+    out: Path = typer.Argument(..., help="the .onnx file to write"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    opset: int = typer.Option(17, help="ONNX opset"),
+) -> None:
+    """ONNX with dynamic height and width; prompt weights are an input (classifier: OUT.sensor.onnx)."""
+    from pipir.export import export_onnx
+    from pipir.infer import load
+
+    if out.suffix != ".onnx":
+        raise PipirError(f"the output file must end in .onnx, not {out.name!r}")
+    for path in export_onnx(load(model, "cpu"), out, opset):
+        console.print(f"wrote {path}", highlight=False)
 
 
 data_app = typer.Typer(help="Datasets: check the standard benchmarks' layout.", no_args_is_help=True)

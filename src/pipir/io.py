@@ -44,6 +44,59 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file in its own depth and layout: uint8 or uint16; H×W, H×W×3 or H×W×4.
+
+    EXIF orientation is applied. 16-bit RGB is read from TIFF (Pillow reads 16-bit RGB PNG only at
+    8 bits); 16-bit grey works in PNG and TIFF."""
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff") and path.is_file():
+        import tifffile
+
+        try:
+            data = tifffile.imread(path)
+        except Exception as err:  # noqa: BLE001 - any decoder failure is the same user mistake
+            raise PipirError(f"{path} is not a readable TIFF image ({str(err).splitlines()[0]})") from None
+        if data.dtype not in (np.uint8, np.uint16) or not (
+            data.ndim == 2 or (data.ndim == 3 and data.shape[2] in (1, 3, 4))
+        ):
+            raise PipirError(
+                f"{path} is a {data.dtype} TIFF of shape {data.shape}; use 8/16-bit grey, RGB or RGBA"
+            )
+        return data
+    im = open_image(path)
+    if im.mode.startswith("I;16"):
+        return np.asarray(im, dtype=np.uint16)
+    if im.mode == "I":
+        data = np.asarray(im)
+        return np.clip(data, 0, 65535).astype(np.uint16)
+    if im.mode in ("L", "1"):
+        return np.asarray(im.convert("L"))
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Save a uint8/uint16 image atomically; 16-bit colour goes to TIFF (say so with a .tif path)."""
+    path = Path(path)
+    if image.dtype == np.uint16 and (image.ndim == 3 or path.suffix.lower() in (".tif", ".tiff")):
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            raise PipirError(f"16-bit colour images are written as TIFF, not {path.suffix}")
+        import tifffile
+
+        return atomic_write(path, lambda tmp: tifffile.imwrite(tmp, image))
+    if image.dtype == np.uint16:
+        return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"))
+    fmt = _format(path)
+    if fmt == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
+        raise PipirError("JPEG cannot hold an alpha channel: write PNG instead")
+    return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format=fmt, **_quality(fmt)))
+
+
+def _quality(fmt: str) -> dict:
+    return {"quality": 95} if fmt == "JPEG" else {}
+
+
 def atomic_write(path: str | Path, write) -> Path:
     """Call ``write(tmp_path)`` and move the result onto ``path`` only when it succeeded."""
     path = Path(path)
@@ -52,11 +105,18 @@ def atomic_write(path: str | Path, write) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_rgb(path: str | Path, image: np.ndarray) -> Path:

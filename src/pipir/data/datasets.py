@@ -70,8 +70,8 @@ class SyntheticDataset(Dataset):
     """Random crops of clean photos, each degraded by one task's synthetic degradation.
 
     The sample at stream position p has task ``tasks[p % len(tasks)]`` (task-balanced); photo, crop,
-    orientation (all 8) and degradation parameters come from ``(seed, p)``. With ``mix_prob > 0`` that share of the
-    samples gets two degradations and label weights 1/2, 1/2.
+    orientation (all 8) and degradation parameters come from ``(seed, p)``. With ``mix_prob > 0``
+    that share of the samples gets two degradations and label weights 1/2, 1/2.
     """
 
     def __init__(

@@ -19,6 +19,8 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """
     h, w = x.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
+    if torch.onnx.is_in_onnx_export():  # sizes are symbolic: pad always (by 0 where none is due)
+        return F.pad(x, (0, pw, 0, ph), mode="reflect")
     if ph == 0 and pw == 0:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"

@@ -24,7 +24,7 @@ TASKS: tuple[str, ...] = ("denoise", "derain", "dehaze", "deblur", "lowlight")
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
+    if not torch.onnx.is_in_onnx_export() and tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 

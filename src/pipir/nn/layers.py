@@ -27,7 +27,7 @@ class ChannelLayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is not None:
-            y = F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], self.weight, self.bias, self.eps)
+            y = F.layer_norm(x.permute(0, 2, 3, 1), self.weight.shape, self.weight, self.bias, self.eps)
             return y.permute(0, 3, 1, 2)
         var = x.var(dim=1, keepdim=True, unbiased=False)
         return x * torch.rsqrt(var + self.eps) * self.weight[:, None, None]

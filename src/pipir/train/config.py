@@ -198,7 +198,9 @@ def validate(config: Config) -> None:
             raise PipirError(f"config key {key!r} must be one of {', '.join(allowed)}, not {value!r}")
     for task in config.data.tasks:
         if task not in TASKS:
-            raise PipirError(f"config key 'data.tasks' names unknown task {task!r}: choose from {', '.join(TASKS)}")
+            raise PipirError(
+                f"config key 'data.tasks' names unknown task {task!r}: choose from {', '.join(TASKS)}"
+            )
     if not config.data.tasks:
         raise PipirError("config key 'data.tasks' is empty")
     positive = {
@@ -223,6 +225,8 @@ def validate(config: Config) -> None:
                 if not folder.is_dir():
                     raise PipirError(f"the dataset has no {task} training data: {folder} does not exist")
     if config.model.backbone_weights is not None and not Path(config.model.backbone_weights).is_file():
-        raise PipirError(f"config key 'model.backbone_weights': {config.model.backbone_weights} does not exist")
+        raise PipirError(
+            f"config key 'model.backbone_weights': {config.model.backbone_weights} does not exist"
+        )
     if config.sensor.only and not config.sensor.enabled:
         raise PipirError("config key 'sensor.only' needs sensor.enabled: true")

@@ -84,10 +84,14 @@ def build_dataset(config: Config) -> Dataset:
             images = list(samples(names).values())
         else:
             images = [read_rgb(p) for p in list_images(data.images, recursive=True)]
-        return SyntheticDataset(images, data.patch, tasks=data.tasks, seed=config.seed, mix_prob=data.mix_prob)
+        return SyntheticDataset(
+            images, data.patch, tasks=data.tasks, seed=config.seed, mix_prob=data.mix_prob
+        )
     parts = [
         _Repeat(
-            BenchmarkDataset(data.root, task, "train", patch=data.patch, sigmas=data.sigmas, seed=config.seed),
+            BenchmarkDataset(
+                data.root, task, "train", patch=data.patch, sigmas=data.sigmas, seed=config.seed
+            ),
             data.repeats.get(task, 1),
         )
         for task in data.tasks
@@ -100,7 +104,9 @@ def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Modul
     if not config.sensor.only:
         model = create_model(config.model.name, config.model.variant, **config.model.options)
         if config.model.backbone_weights:
-            load_weights(model.backbone if isinstance(model, PIPNet) else model, config.model.backbone_weights)
+            load_weights(
+                model.backbone if isinstance(model, PIPNet) else model, config.model.backbone_weights
+            )
     sensor = DegradationSensor(width=config.sensor.width) if config.sensor.enabled else None
     return model, sensor
 
@@ -130,7 +136,9 @@ class RestorationModule(L.LightningModule):
         degraded, clean, weights = batch["degraded"], batch["clean"], batch["weights"]
         loss = degraded.new_zeros(())
         if self.model is not None:
-            restored = self.model(degraded, weights) if isinstance(self.model, PIPNet) else self.model(degraded)
+            restored = (
+                self.model(degraded, weights) if isinstance(self.model, PIPNet) else self.model(degraded)
+            )
             pixel = self._pixel_loss(restored, clean)
             loss = loss + pixel
             self.log("pixel", pixel, prog_bar=True)
@@ -154,7 +162,9 @@ class RestorationModule(L.LightningModule):
 
     def configure_optimizers(self):
         o, t = self.config.optim, self.config.trainer
-        optimizer = torch.optim.AdamW(self.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay
+        )
         floor = o.min_lr / o.lr
 
         def factor(step: int) -> float:

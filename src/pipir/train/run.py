@@ -85,7 +85,7 @@ def fit(
             every_n_train_steps=t.checkpoint_every,
             save_top_k=-1,
             save_last=True,
-        )
+        ),
     ]
     if t.stop_at_step is not None:
         callbacks.append(StopAtStep(t.stop_at_step, output / "checkpoints" / "last.ckpt"))

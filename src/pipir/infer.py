@@ -1,0 +1,360 @@
+"""The one restore path: prompt weights (label, mixture or classifier), padding, tiling, precision.
+
+The CLI, ``pipir eval`` and the web demo all call :meth:`Restorer.restore_tensor` (through
+:meth:`Restorer.restore` for numpy images).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from pipir.errors import PipirError
+from pipir.models.pip import TASKS, PIPNet, task_weights
+
+TaskSpec = str | int | dict | list | torch.Tensor
+Fetch = Callable[[int, int, int, int], torch.Tensor]  # (top, left, height, width) -> B×3×h×w
+Emit = Callable[[int, torch.Tensor], None]  # (first row, B×3×n×W finished rows)
+
+
+@dataclass
+class Restored:
+    """A restored image and what produced it."""
+
+    image: np.ndarray
+    weights: dict[str, float] = field(default_factory=dict)  # prompt weights used (empty: plain model)
+    source: str = ""  # "classifier", "given" or "none"
+    tile: int | None = None
+
+    def top(self, n: int = 3) -> list[tuple[str, float]]:
+        return [kv for kv in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n] if kv[1] >= 0.005]
+
+
+def _window(size: int, overlap: int) -> torch.Tensor:
+    """1-D blending weights: a raised-cosine ramp over ``overlap`` pixels at both ends, never 0."""
+    w = torch.ones(size)
+    if overlap > 0:
+        ramp = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, overlap + 2)[1:-1])
+        w[:overlap] = ramp
+        w[-overlap:] = torch.minimum(w[-overlap:], ramp.flip(0))
+    return w
+
+
+def _starts(length: int, tile: int, stride: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, stride))
+    return starts + [length - tile]
+
+
+class Restorer:
+    """A restoration model with (optionally) its degradation classifier."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        sensor: nn.Module | None = None,
+        tasks: tuple[str, ...] = TASKS,
+        name: str = "",
+        info: dict | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.device = torch.device(
+            "cuda"
+            if device == "auto" and torch.cuda.is_available()
+            else "cpu"
+            if device == "auto"
+            else device
+        )
+        self.model = model.eval().to(self.device)
+        self.sensor = None if sensor is None else sensor.eval().to(self.device)
+        self.tasks, self.name, self.info = tuple(tasks), name, info or {}
+        self.sensor_patch = int(self.info.get("sensor_patch", 64))
+
+    @property
+    def uses_prompts(self) -> bool:
+        return isinstance(self.model, PIPNet)
+
+    # ---- prompt weights -------------------------------------------------------------------------
+    @torch.inference_mode()
+    def classify(self, fetch: Fetch, h: int, w: int, max_crops: int = 16) -> torch.Tensor:
+        """Classifier probabilities (B×K), averaged over up to ``max_crops`` native-resolution crops
+        (the classifier was trained on crops of this size; a whole large image would shift its
+        pooled statistics). ``fetch(top, left, height, width)`` returns a B×3 crop."""
+        if self.sensor is None:
+            raise PipirError(
+                f"model {self.name} has no degradation classifier: pass a task instead of 'auto'"
+            )
+        p = self.sensor_patch
+        n = max(1, int(math.sqrt(max_crops)))
+        tops = sorted({int(t) for t in np.linspace(0, max(0, h - p), n)})
+        lefts = sorted({int(t) for t in np.linspace(0, max(0, w - p), n)})
+        probs = [
+            self.sensor(fetch(t, s, min(p, h), min(p, w)).to(self.device)).float().softmax(-1)
+            for t in tops
+            for s in lefts
+        ]
+        return torch.stack(probs).mean(0)
+
+    def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto"):
+        """(B×K weights or None for a plain backbone, where they came from)."""
+        if not self.uses_prompts:
+            return None, "none"
+        if isinstance(task, str) and task == "auto":
+            return self.classify(fetch, h, w), "classifier"
+        return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given"
+
+    # ---- restoration ----------------------------------------------------------------------------
+    def _forward(self, x: torch.Tensor, weights: torch.Tensor | None, precision: str) -> torch.Tensor:
+        context = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
+            if precision == "bf16"
+            else contextlib.nullcontext()
+        )
+        with context:
+            y = self.model(x, weights) if weights is not None else self.model(x)
+        return y.float().clamp(0, 1)
+
+    @torch.inference_mode()
+    def _run(
+        self,
+        fetch: Fetch,
+        emit: Emit,
+        shape: tuple[int, int, int],
+        task: TaskSpec,
+        tile: int | None,
+        overlap: int,
+        precision: str,
+        tile_batch: int,
+    ) -> tuple[torch.Tensor | None, str]:
+        """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
+        input, ``emit(row, rows)`` takes finished output rows (B×3×n×W). Tiles run one band of rows at
+        a time and rows are emitted as soon as no later tile touches them, so memory depends on the
+        tile size and the image width, not on the image height."""
+        if precision not in ("fp32", "bf16"):
+            raise PipirError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
+        if tile is not None and tile <= 2 * overlap:
+            raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
+        b, h, w = shape
+        weights, source = self.prompt_weights(fetch, b, h, w, task)
+        if tile is None or (h <= tile and w <= tile):
+            emit(0, self._forward(fetch(0, 0, h, w).to(self.device), weights, precision))
+            return weights, source
+        th, tw = min(tile, h), min(tile, w)
+        win = _window(th, overlap if h > tile else 0)[:, None] * _window(tw, overlap if w > tile else 0)[None]
+        win = win.to(self.device)
+        lefts = _starts(w, tw, tw - overlap)
+        acc = torch.zeros(b, 3, 0, w, device=self.device)  # pending rows [done, done + len)
+        norm = torch.zeros(0, w, device=self.device)
+        done = 0
+        tops = _starts(h, th, th - overlap)
+        for i, top in enumerate(tops):
+            grow = top + th - (done + acc.shape[2])
+            if grow > 0:
+                acc = torch.cat([acc, acc.new_zeros(b, 3, grow, w)], dim=2)
+                norm = torch.cat([norm, norm.new_zeros(grow, w)], dim=0)
+            for j in range(0, len(lefts), tile_batch):
+                chunk = lefts[j : j + tile_batch]
+                tiles = torch.cat([fetch(top, s, th, tw) for s in chunk]).to(self.device)
+                tiled_weights = None if weights is None else weights.repeat(len(chunk), 1)
+                pred = self._forward(tiles, tiled_weights, precision).view(len(chunk), b, 3, th, tw)
+                for s, p in zip(chunk, pred):
+                    acc[:, :, top - done : top - done + th, s : s + tw] += p * win
+                    norm[top - done : top - done + th, s : s + tw] += win
+            finished = (tops[i + 1] if i + 1 < len(tops) else h) - done  # no later tile touches these
+            emit(done, acc[:, :, :finished] / norm[:finished])
+            acc, norm, done = acc[:, :, finished:], norm[finished:], done + finished
+        return weights, source
+
+    def restore_tensor(
+        self,
+        x: torch.Tensor,
+        task: TaskSpec = "auto",
+        tile: int | None = None,
+        overlap: int = 32,
+        precision: str = "fp32",
+        tile_batch: int = 4,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+        """Restore B×3×H×W in [0, 1]; returns (restored, prompt weights B×K or None, their source)."""
+        x = x.to(torch.float32)
+        out = torch.empty_like(x)
+
+        def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
+            return x[:, :, t : t + hh, s : s + ww]
+
+        def emit(row: int, rows: torch.Tensor) -> None:
+            out[:, :, row : row + rows.shape[2]] = rows.to(out.device)
+
+        weights, source = self._run(
+            fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch
+        )
+        return out, weights, source
+
+    def restore(
+        self,
+        image: np.ndarray,
+        task: TaskSpec = "auto",
+        tile: int | str | None = None,
+        overlap: int = 32,
+        precision: str = "fp32",
+        tile_batch: int = 4,
+    ) -> Restored:
+        """Restore a numpy image: H×W (grey), H×W×3 or H×W×4 (alpha passed through); uint8, uint16
+        or float in [0, 1]. The result keeps the input's layout and dtype. Only the tiles being
+        processed are ever held as floats."""
+        image = np.asarray(image)
+        rgb, alpha, layout, scale = _split(image)
+        if tile == "auto":
+            tile = auto_tile(self.model)
+        h, w = rgb.shape[:2]
+        out = np.empty((h, w) if layout == "grey" else (h, w, 3), dtype=image.dtype)
+
+        def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
+            crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
+            return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
+
+        def emit(row: int, rows: torch.Tensor) -> None:
+            out[row : row + rows.shape[2]] = _to_layout(
+                rows[0].cpu().numpy().transpose(1, 2, 0), layout, image.dtype
+            )
+
+        weights, source = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch)
+        if alpha is not None:
+            out = np.concatenate([out, alpha[:, :, None]], axis=2)
+        names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
+        return Restored(out, names, source, tile)
+
+
+def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str, float]:
+    """(RGB view in the input's dtype, alpha or None, layout, the dtype's full scale)."""
+    if image.dtype == np.uint8:
+        scale = 255.0
+    elif image.dtype == np.uint16:
+        scale = 65535.0
+    elif image.dtype in (np.float32, np.float64):
+        scale = 1.0
+        if image.size and (not np.isfinite(image).all() or image.min() < 0 or image.max() > 1):
+            raise PipirError("float images must hold finite values in [0, 1]")
+    else:
+        raise PipirError(f"unsupported image dtype {image.dtype}: use uint8, uint16 or float in [0, 1]")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        layout, rgb, alpha = "grey", np.broadcast_to(image[:, :, None], (*image.shape, 3)), None
+    elif image.ndim == 3 and image.shape[2] in (3, 4):
+        layout = "rgba" if image.shape[2] == 4 else "rgb"
+        rgb, alpha = image[:, :, :3], (image[:, :, 3] if image.shape[2] == 4 else None)
+    else:
+        raise PipirError(f"image must be H×W, H×W×3 or H×W×4, got shape {image.shape}")
+    if min(rgb.shape[:2]) < 1:
+        raise PipirError("image is empty")
+    return rgb, alpha, layout, scale
+
+
+def _to_layout(rgb: np.ndarray, layout: str, dtype: np.dtype) -> np.ndarray:
+    """Float RGB rows in [0, 1] → the caller's layout (grey: BT.601 luma) and dtype."""
+    out = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if layout == "grey" else rgb
+    if np.issubdtype(dtype, np.integer):
+        return np.round(np.clip(out, 0, 1) * np.iinfo(dtype).max).astype(dtype)
+    return out.astype(dtype)
+
+
+def auto_tile(model: nn.Module, budget_fraction: float = 0.25) -> int:
+    """A tile size whose activations fit in a share of the available memory (estimated from the
+    model's width: ~bytes per pixel measured on the tiny and paper models, with margin)."""
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    except ImportError:
+        try:
+            pages = __import__("os").sysconf("SC_AVPHYS_PAGES") * __import__("os").sysconf("SC_PAGE_SIZE")
+            available = int(pages)
+        except (ValueError, OSError, AttributeError):
+            available = 4 << 30
+    params = sum(p.numel() for p in model.parameters())
+    bytes_per_pixel = 6_000 if params < 5e6 else 40_000  # peak activation bytes per input pixel
+    side = int(math.sqrt(available * budget_fraction / bytes_per_pixel / 4))  # 4 tiles per batch
+    return int(max(128, min(1024, side // 64 * 64)))
+
+
+# ---- loading --------------------------------------------------------------------------------------
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_MODEL = "pipir-tiny"
+
+
+def shipped_models() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
+
+
+def load(path_or_name: str | Path | None = None, device: str = "auto") -> Restorer:
+    """A :class:`Restorer` from a shipped model name (default ``pipir-tiny``), a pipir
+    ``.safetensors`` checkpoint, or an official Restormer/NAFNet file (architecture and sizes are
+    read from the tensors). Nothing is downloaded and no pickle is executed."""
+    from pipir.checkpoints import load_bundle, read_state_dict
+    from pipir.models.detect import model_from_state_dict
+
+    if path_or_name is None:
+        path_or_name = DEFAULT_MODEL
+    shipped = shipped_models()
+    if str(path_or_name) in shipped:
+        path = shipped[str(path_or_name)]
+    else:
+        path = Path(path_or_name)
+        if not path.exists():
+            names = ", ".join(shipped) or "none"
+            raise PipirError(f"model {str(path_or_name)!r} is neither a file nor a shipped model ({names})")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                is_bundle = "pipir" in (f.metadata() or {})
+        except Exception:  # noqa: BLE001 - reported by read_state_dict below with a clear sentence
+            is_bundle = False
+        if is_bundle:
+            model, sensor, info = load_bundle(path)
+            if model is None:
+                raise PipirError(f"{path.name} holds only a degradation classifier, not a restorer")
+            return Restorer(model, sensor, tuple(info.get("tasks", TASKS)), path.stem, info, device)
+    model = model_from_state_dict(read_state_dict(path), path.name)
+    return Restorer(model, None, TASKS, path.stem, {}, device)
+
+
+_DEFAULT: dict[str, Restorer] = {}
+
+
+def restore(
+    image: np.ndarray,
+    task: TaskSpec = "auto",
+    tile: int | str | None = None,
+    overlap: int = 32,
+    device: str = "auto",
+    precision: str = "fp32",
+    model: str | Path | Restorer | None = None,
+) -> Restored:
+    """Restore one numpy image with ``model`` (default: the shipped ``pipir-tiny``).
+
+    ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
+    ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
+    """
+    if isinstance(model, Restorer):
+        restorer = model
+    else:
+        key = f"{model}|{device}"
+        if key not in _DEFAULT:
+            _DEFAULT[key] = load(model, device)
+        restorer = _DEFAULT[key]
+    return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision)
+
+
+__all__: list[Any] = ["DEFAULT_MODEL", "Restored", "Restorer", "load", "restore", "shipped_models"]

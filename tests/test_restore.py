@@ -1,0 +1,192 @@
+"""The restore path: any size and layout, tiling, prompt weights, bad input, CLI, ONNX."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import pipir
+from pipir.checkpoints import save_bundle
+from pipir.infer import Restorer, load
+from pipir.io import read_image, write_image
+from pipir.metrics import psnr
+from pipir.models.sensor import DegradationSensor
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    model = pipir.create_model("pip_restormer", "tiny")
+    sensor = DegradationSensor(width=8)
+    path = tmp_path_factory.mktemp("model") / "test-model.safetensors"
+    save_bundle(path, model, sensor, {"tasks": list(pipir.TASKS), "sensor_patch": 32})
+    return path
+
+
+@pytest.fixture(scope="module")
+def restorer(bundle):
+    return load(bundle, device="cpu")
+
+
+def photo(h=48, w=64, seed=0):
+    rng = np.random.default_rng(seed)
+    base = np.linspace(0, 1, w)[None, :, None] * np.linspace(0.3, 1, h)[:, None, None]
+    return np.clip(base * [1, 0.8, 0.6] + 0.05 * rng.standard_normal((h, w, 3)), 0, 1).astype(np.float32)
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (37, 53, 3), (8, 8, 3)])
+def test_any_size_comes_back_the_same_size(restorer, shape):
+    image = (np.random.default_rng(0).random(shape) * 255).astype(np.uint8)
+    out = restorer.restore(image, task="denoise")
+    assert out.image.shape == shape and out.image.dtype == np.uint8
+
+
+def test_grey_rgba_and_16_bit_keep_their_layout(restorer):
+    grey = (photo()[:, :, 0] * 255).astype(np.uint8)
+    assert restorer.restore(grey, task="dehaze").image.shape == grey.shape
+    rgba = np.concatenate([(photo() * 255).astype(np.uint8), np.full((48, 64, 1), 77, np.uint8)], axis=2)
+    out = restorer.restore(rgba, task="derain").image
+    assert out.shape == rgba.shape and np.array_equal(out[:, :, 3], rgba[:, :, 3])
+    deep = (photo() * 65535).astype(np.uint16)
+    out16 = restorer.restore(deep, task="deblur").image
+    assert out16.dtype == np.uint16 and len(np.unique(out16)) > 256  # more than 8 bits of levels
+    floats = restorer.restore(photo(), task="lowlight").image
+    assert floats.dtype == np.float32 and 0 <= floats.min() and floats.max() <= 1
+
+
+def test_tiled_restoration_matches_the_whole_image():
+    from pipir.data import samples
+    from pipir.degrade import apply, to_float
+
+    restorer = load()  # the shipped default model: tiling is judged on real weights
+    image = apply(to_float(samples(["coffee"])["coffee"]), "noise", seed=0, sigma=25)
+    whole = restorer.restore(image, task="denoise").image
+    tiled = restorer.restore(image, task="denoise", tile=256, overlap=32)
+    assert tiled.tile == 256
+    value = psnr(torch.from_numpy(tiled.image).permute(2, 0, 1), torch.from_numpy(whole).permute(2, 0, 1))
+    assert value.item() >= 40
+
+
+def test_mixture_weights_reach_the_model(restorer):
+    image = photo()
+    mix = restorer.restore(image, task={"dehaze": 0.5, "denoise": 0.5})
+    assert mix.weights["dehaze"] == pytest.approx(0.5) and mix.weights["denoise"] == pytest.approx(0.5)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None]
+    direct = restorer.model(x, pipir.task_weights({"dehaze": 0.5, "denoise": 0.5}))[0].clamp(0, 1)
+    np.testing.assert_allclose(mix.image, direct.permute(1, 2, 0).detach().numpy(), atol=1e-5)
+    other = restorer.restore(image, task={"dehaze": 0.9, "denoise": 0.1}).image
+    assert np.abs(other - mix.image).max() > 1e-4
+
+
+def test_auto_uses_the_classifier_and_reports_its_probabilities(restorer):
+    out = restorer.restore(photo(), task="auto")
+    assert out.source == "classifier"
+    assert sum(out.weights.values()) == pytest.approx(1, abs=1e-5) and len(out.weights) == 5
+
+
+@pytest.mark.parametrize(
+    "image,task,message",
+    [
+        (photo(), "rain", "unknown task 'rain'"),
+        (photo(), {"dehaze": -1, "denoise": 1}, "negative"),
+        (photo(), {"dehaze": 0}, "at least one positive"),
+        (photo().astype(np.int32), "denoise", "unsupported image dtype"),
+        (np.zeros((4, 4, 5), np.uint8), "denoise", "H×W, H×W×3 or H×W×4"),
+        (photo() * 3, "denoise", "in \\[0, 1\\]"),
+    ],
+)
+def test_bad_restore_arguments_are_clear_errors(restorer, image, task, message):
+    with pytest.raises(pipir.PipirError, match=message):
+        restorer.restore(image, task=task)
+
+
+def test_plain_backbone_checkpoint_loads_by_shape_and_restores(tmp_path):
+    model = pipir.create_model("nafnet", "tiny")
+    torch.save({"params": model.state_dict()}, tmp_path / "NAFNet-tiny.pth")
+    restorer = load(tmp_path / "NAFNet-tiny.pth")
+    assert isinstance(restorer.model, pipir.models.NAFNet) and not restorer.uses_prompts
+    out = restorer.restore(photo())
+    assert out.weights == {} and out.image.shape == (48, 64, 3)
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    with pytest.raises(pipir.PipirError, match="not a readable PyTorch checkpoint"):
+        load(tmp_path / "junk.pth")
+    torch.save({"params": {"conv.weight": torch.zeros(1)}}, tmp_path / "other.pth")
+    with pytest.raises(pipir.PipirError, match="not a Restormer, NAFNet or pipir checkpoint"):
+        load(tmp_path / "other.pth")
+    with pytest.raises(pipir.PipirError, match="neither a file nor a shipped model"):
+        load(tmp_path / "missing.safetensors")
+
+
+def test_exif_orientation_is_honoured(tmp_path):
+    image = Image.fromarray((photo(20, 40) * 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    image.save(tmp_path / "rotated.jpg", exif=exif)
+    assert read_image(tmp_path / "rotated.jpg").shape == (40, 20, 3)
+
+
+def test_cli_restores_prints_weights_and_never_overwrites(tmp_path, bundle):
+    write_image(tmp_path / "in" / "a.png", (photo() * 255).astype(np.uint8))
+    write_image(tmp_path / "in" / "b.png", (photo(seed=1) * 255).astype(np.uint8))
+    result = run_cli("restore", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(bundle))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out/a.png").is_file() and (tmp_path / "out/b.png").is_file()
+    assert "classifier:" in result.stdout and "a.png" in result.stdout
+    mix = run_cli("restore", str(tmp_path / "in/a.png"), "-o", str(tmp_path / "mix"), "--model", str(bundle),
+                  "--task", "dehaze=0.5,denoise=0.5")
+    assert mix.returncode == 0 and "dehaze 0.50" in mix.stdout
+    before = (tmp_path / "in/a.png").read_bytes()
+    same = run_cli("restore", str(tmp_path / "in/a.png"), "-o", str(tmp_path / "in"), "--model", str(bundle))
+    assert same.returncode == 2 and "would overwrite an input" in same.stderr
+    assert (tmp_path / "in/a.png").read_bytes() == before
+
+
+def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path, bundle):
+    folder = tmp_path / "in"
+    write_image(folder / "good.png", (photo() * 255).astype(np.uint8))
+    (folder / "notes.png").write_text("not an image")
+    good = (folder / "good.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    out = tmp_path / "out"
+    result = run_cli("restore", str(folder), "-o", str(out), "--model", str(bundle), "--task", "denoise")
+    assert result.returncode == 2
+    assert "notes.png is not an image" in result.stderr and "truncated.png is damaged" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["good.png"]  # the rest processed, no temp files left
+    for args, message in [
+        ((str(tmp_path / "missing.png"),), "missing.png does not exist"),
+        ((str(folder / "good.png"), "--task", "snow"), "unknown task 'snow'"),
+        ((str(folder / "good.png"), "--task", "dehaze=lots"), "bad mixture"),
+        ((str(folder / "good.png"), "--tile", "big"), "tile must be"),
+        ((str(folder / "good.png"), "--model", str(tmp_path / "nope.safetensors")), "neither a file"),
+    ]:
+        bad = run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle)) if "--model" not in args \
+            else run_cli("restore", *args, "-o", str(tmp_path / "bad"))
+        assert bad.returncode == 2, args
+        assert message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_onnx_export_matches_torch(tmp_path, bundle, restorer):
+    ort = pytest.importorskip("onnxruntime")
+    result = run_cli("export", "onnx", str(tmp_path / "m.onnx"), "--model", str(bundle))
+    assert result.returncode == 0, result.stderr
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    for h, w in [(48, 64), (37, 53)]:
+        x = torch.from_numpy(photo(h, w)).permute(2, 0, 1)[None]
+        weights = pipir.task_weights({"derain": 0.7, "dehaze": 0.3})
+        ref = restorer.model(x, weights).detach().numpy()
+        out = session.run(None, {"image": x.numpy(), "weights": weights.numpy()})[0]
+        assert out.shape == ref.shape and np.abs(out - ref).max() < 1e-4
+    sensor = ort.InferenceSession(str(tmp_path / "m.sensor.onnx"))
+    x = torch.from_numpy(photo()).permute(2, 0, 1)[None]
+    logits = sensor.run(None, {"image": x.numpy()})[0]
+    assert np.abs(logits - restorer.sensor(x).detach().numpy()).max() < 1e-4
