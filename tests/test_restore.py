@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from PIL import Image
 
 import pipir
 from pipir.checkpoints import save_bundle
-from pipir.infer import Restorer, load
+from pipir.infer import load
 from pipir.io import read_image, write_image
 from pipir.metrics import psnr
 from pipir.models.sensor import DegradationSensor
@@ -68,8 +67,8 @@ def test_tiled_restoration_matches_the_whole_image():
 
     restorer = load()  # the shipped default model: tiling is judged on real weights
     image = apply(to_float(samples(["coffee"])["coffee"]), "noise", seed=0, sigma=25)
-    whole = restorer.restore(image, task="denoise").image
-    tiled = restorer.restore(image, task="denoise", tile=256, overlap=32)
+    whole = restorer.restore(image, task="denoise", precision="fp32").image
+    tiled = restorer.restore(image, task="denoise", tile=256, overlap=32, precision="fp32")
     assert tiled.tile == 256
     value = psnr(torch.from_numpy(tiled.image).permute(2, 0, 1), torch.from_numpy(whole).permute(2, 0, 1))
     assert value.item() >= 40
@@ -77,12 +76,12 @@ def test_tiled_restoration_matches_the_whole_image():
 
 def test_mixture_weights_reach_the_model(restorer):
     image = photo()
-    mix = restorer.restore(image, task={"dehaze": 0.5, "denoise": 0.5})
+    mix = restorer.restore(image, task={"dehaze": 0.5, "denoise": 0.5}, precision="fp32")
     assert mix.weights["dehaze"] == pytest.approx(0.5) and mix.weights["denoise"] == pytest.approx(0.5)
     x = torch.from_numpy(image).permute(2, 0, 1)[None]
     direct = restorer.model(x, pipir.task_weights({"dehaze": 0.5, "denoise": 0.5}))[0].clamp(0, 1)
     np.testing.assert_allclose(mix.image, direct.permute(1, 2, 0).detach().numpy(), atol=1e-5)
-    other = restorer.restore(image, task={"dehaze": 0.9, "denoise": 0.1}).image
+    other = restorer.restore(image, task={"dehaze": 0.9, "denoise": 0.1}, precision="fp32").image
     assert np.abs(other - mix.image).max() > 1e-4
 
 
@@ -140,8 +139,16 @@ def test_cli_restores_prints_weights_and_never_overwrites(tmp_path, bundle):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out/a.png").is_file() and (tmp_path / "out/b.png").is_file()
     assert "classifier:" in result.stdout and "a.png" in result.stdout
-    mix = run_cli("restore", str(tmp_path / "in/a.png"), "-o", str(tmp_path / "mix"), "--model", str(bundle),
-                  "--task", "dehaze=0.5,denoise=0.5")
+    mix = run_cli(
+        "restore",
+        str(tmp_path / "in/a.png"),
+        "-o",
+        str(tmp_path / "mix"),
+        "--model",
+        str(bundle),
+        "--task",
+        "dehaze=0.5,denoise=0.5",
+    )
     assert mix.returncode == 0 and "dehaze 0.50" in mix.stdout
     before = (tmp_path / "in/a.png").read_bytes()
     same = run_cli("restore", str(tmp_path / "in/a.png"), "-o", str(tmp_path / "in"), "--model", str(bundle))
@@ -168,8 +175,11 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--tile", "big"), "tile must be"),
         ((str(folder / "good.png"), "--model", str(tmp_path / "nope.safetensors")), "neither a file"),
     ]:
-        bad = run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle)) if "--model" not in args \
+        bad = (
+            run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle))
+            if "--model" not in args
             else run_cli("restore", *args, "-o", str(tmp_path / "bad"))
+        )
         assert bad.returncode == 2, args
         assert message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

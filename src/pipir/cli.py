@@ -123,9 +123,9 @@ def restore(
         "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
     ),
     model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
-    tile: str = typer.Option(None, help="tile size in pixels, or 'auto'; default: the whole image"),
+    tile: str = typer.Option("auto", help="tile size in pixels, 'auto' (from free memory) or 'none'"),
     overlap: int = typer.Option(32, help="tile overlap in pixels"),
-    precision: str = typer.Option("fp32", help="fp32 or bf16"),
+    precision: str = typer.Option("auto", help="auto (bf16 where the hardware has it), fp32 or bf16"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
 ) -> None:
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
@@ -138,11 +138,9 @@ def restore(
     spec = parse_task(task)
     if spec != "auto":
         task_weights(spec)  # a bad task or mixture fails before any work
-    tile_size: int | str | None = None
-    if tile is not None:
-        if tile != "auto" and not tile.isdigit():
-            raise PipirError(f"tile must be a number of pixels or 'auto', not {tile!r}")
-        tile_size = tile if tile == "auto" else int(tile)
+    if tile not in ("auto", "none") and not tile.isdigit():
+        raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
+    tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
     files = expand_inputs(inputs)
     restorer = load(model, device)
     sources = {p.resolve() for p, _ in files}
@@ -168,6 +166,41 @@ def restore(
     if failures:
         print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
         raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("demo"), "--output", "-o", help="folder for the before/after images"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    seed: int = typer.Option(0, help="seed of the synthetic degradations"),
+) -> None:
+    """Degrade the bundled held-out photos five ways, restore them blind (task auto) and write
+    before | after images with the classifier's weights and the PSNR gain."""
+    from pipir import degrade
+    from pipir.data import HELD_OUT, samples
+    from pipir.infer import load
+    from pipir.io import write_rgb
+
+    restorer = load(model)
+    for p, (name, photo) in enumerate(samples(HELD_OUT).items()):
+        clean = degrade.to_float(photo)
+        for k, kind in enumerate(degrade.KINDS):
+            degraded = degrade.apply(clean, kind, seed=[seed, p, k])
+            result = restorer.restore(degraded, task="auto", tile="auto")
+            gain = [_psnr(x, clean) for x in (degraded, result.image)]
+            target = output / f"{name}-{kind}.png"
+            write_rgb(target, np.concatenate([degraded, result.image], axis=1))
+            used = ", ".join(f"{t} {v:.2f}" for t, v in result.top(2))
+            console.print(
+                f"{target}  before | after  {gain[0]:.2f} → {gain[1]:.2f} dB  [classifier: {used}]",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+
+
+def _psnr(image: np.ndarray, reference: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((image.astype(np.float64) - reference) ** 2)))
 
 
 @app.command("eval")

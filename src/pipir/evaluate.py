@@ -76,11 +76,11 @@ Method = Callable[[Item], torch.Tensor]
 
 def restorer_method(restorer: Restorer, weights: str) -> Method:
     """Restore with oracle prompt weights (the task label, as the official code reports) or with
-    the classifier's (``auto``, blind)."""
+    the classifier's (``auto``, blind); whole images in fp32, as the protocol says."""
 
     def run(item: Item) -> torch.Tensor:
         task = item.task if weights == "oracle" else "auto"
-        return restorer.restore_tensor(item.degraded, task=task)[0].cpu()
+        return restorer.restore_tensor(item.degraded, task=task, precision="fp32")[0].cpu()
 
     return run
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,16 @@ class Restored:
 
     def top(self, n: int = 3) -> list[tuple[str, float]]:
         return [kv for kv in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n] if kv[1] >= 0.005]
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _window(size: int, overlap: int) -> torch.Tensor:
@@ -80,6 +91,11 @@ class Restorer:
         self.sensor_patch = int(self.info.get("sensor_patch", 64))
 
     @property
+    def default_tile_batch(self) -> int:
+        """Tiles per forward pass: batching pays on a GPU; on a CPU it only multiplies memory."""
+        return 4 if self.device.type == "cuda" else 1
+
+    @property
     def uses_prompts(self) -> bool:
         return isinstance(self.model, PIPNet)
 
@@ -113,6 +129,16 @@ class Restorer:
         return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given"
 
     # ---- restoration ----------------------------------------------------------------------------
+    def resolve_precision(self, precision: str) -> str:
+        """``auto`` → bf16 where the hardware computes it natively (AMX/AVX512-BF16 CPUs, bf16 GPUs),
+        else fp32. bf16 output stays ~58 dB PSNR from fp32 on the default model
+        (docs/benchmarks/restore.md)."""
+        if precision not in ("auto", "fp32", "bf16"):
+            raise PipirError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}")
+        if precision != "auto":
+            return precision
+        return "bf16" if bf16_is_native(self.device) else "fp32"
+
     def _forward(self, x: torch.Tensor, weights: torch.Tensor | None, precision: str) -> torch.Tensor:
         context = (
             torch.autocast(self.device.type, dtype=torch.bfloat16)
@@ -139,8 +165,7 @@ class Restorer:
         input, ``emit(row, rows)`` takes finished output rows (B×3×n×W). Tiles run one band of rows at
         a time and rows are emitted as soon as no later tile touches them, so memory depends on the
         tile size and the image width, not on the image height."""
-        if precision not in ("fp32", "bf16"):
-            raise PipirError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
+        precision = self.resolve_precision(precision)
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
@@ -178,10 +203,10 @@ class Restorer:
         self,
         x: torch.Tensor,
         task: TaskSpec = "auto",
-        tile: int | None = None,
+        tile: int | str | None = None,
         overlap: int = 32,
-        precision: str = "fp32",
-        tile_batch: int = 4,
+        precision: str = "auto",
+        tile_batch: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
         """Restore B×3×H×W in [0, 1]; returns (restored, prompt weights B×K or None, their source)."""
         x = x.to(torch.float32)
@@ -204,16 +229,17 @@ class Restorer:
         task: TaskSpec = "auto",
         tile: int | str | None = None,
         overlap: int = 32,
-        precision: str = "fp32",
-        tile_batch: int = 4,
+        precision: str = "auto",
+        tile_batch: int | None = None,
     ) -> Restored:
         """Restore a numpy image: H×W (grey), H×W×3 or H×W×4 (alpha passed through); uint8, uint16
         or float in [0, 1]. The result keeps the input's layout and dtype. Only the tiles being
         processed are ever held as floats."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = _split(image)
+        tile_batch = tile_batch or self.default_tile_batch
         if tile == "auto":
-            tile = auto_tile(self.model)
+            tile = auto_tile(self.model, tile_batch)
         h, w = rgb.shape[:2]
         out = np.empty((h, w) if layout == "grey" else (h, w, 3), dtype=image.dtype)
 
@@ -267,23 +293,19 @@ def _to_layout(rgb: np.ndarray, layout: str, dtype: np.dtype) -> np.ndarray:
     return out.astype(dtype)
 
 
-def auto_tile(model: nn.Module, budget_fraction: float = 0.25) -> int:
-    """A tile size whose activations fit in a share of the available memory (estimated from the
-    model's width: ~bytes per pixel measured on the tiny and paper models, with margin)."""
+def auto_tile(model: nn.Module, tile_batch: int = 1, budget: int = 2 << 30) -> int:
+    """The largest tile (a multiple of 64, 128–2048) whose activations fit in ``budget`` bytes or a
+    quarter of the free memory, whichever is less. Peak activation memory is ~200 bytes per input
+    pixel per first-level channel (measured: 3.1 kB/pixel for the tiny models, fp32)."""
     try:
-        import psutil
-
-        available = psutil.virtual_memory().available
-    except ImportError:
-        try:
-            pages = __import__("os").sysconf("SC_AVPHYS_PAGES") * __import__("os").sysconf("SC_PAGE_SIZE")
-            available = int(pages)
-        except (ValueError, OSError, AttributeError):
-            available = 4 << 30
-    params = sum(p.numel() for p in model.parameters())
-    bytes_per_pixel = 6_000 if params < 5e6 else 40_000  # peak activation bytes per input pixel
-    side = int(math.sqrt(available * budget_fraction / bytes_per_pixel / 4))  # 4 tiles per batch
-    return int(max(128, min(1024, side // 64 * 64)))
+        pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        pages = 8 << 30
+    budget = min(budget, pages // 4)
+    backbone = getattr(model, "backbone", model)
+    bytes_per_pixel = 200 * getattr(backbone, "skip_channels", (48,))[0]
+    side = int(math.sqrt(budget / (bytes_per_pixel * tile_batch)))
+    return int(max(128, min(2048, side // 64 * 64)))
 
 
 # ---- loading --------------------------------------------------------------------------------------
@@ -339,7 +361,7 @@ def restore(
     tile: int | str | None = None,
     overlap: int = 32,
     device: str = "auto",
-    precision: str = "fp32",
+    precision: str = "auto",
     model: str | Path | Restorer | None = None,
 ) -> Restored:
     """Restore one numpy image with ``model`` (default: the shipped ``pipir-tiny``).
