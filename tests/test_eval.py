@@ -1,0 +1,133 @@
+"""`pipir eval` end to end on the fake benchmark tree; the evaluation helpers; `pipir combine`."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import pipir
+from pipir import evaluate as ev
+from pipir.checkpoints import load_bundle, save_bundle
+from pipir.data import write_fake_benchmark
+from pipir.models.sensor import DegradationSensor
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "m.safetensors"
+    save_bundle(
+        path,
+        pipir.create_model("pip_restormer", "tiny", passthrough=True),
+        DegradationSensor(width=8),
+        {"tasks": list(pipir.TASKS), "sensor_patch": 32},
+    )
+    return path
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True)
+
+
+def test_eval_runs_end_to_end_on_the_fake_benchmark_tree(tmp_path, bundle):
+    root = write_fake_benchmark(tmp_path / "bench", n=2)
+    out = tmp_path / "result"
+    result = run_cli("eval", str(bundle), "--data", str(root), "--setting", "5task", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = out.with_suffix(".md").read_text()
+    for column in ("BSD68 σ15", "BSD68 σ50", "Rain100L", "SOTS", "GoPro", "LOL", "Average", "Y-channel"):
+        assert column in table
+    data = json.loads(out.with_suffix(".json").read_text())["results"]
+    degraded, oracle = data["degraded input"], data["m (oracle weights)"]
+    assert set(oracle) == {
+        "BSD68 σ15",
+        "BSD68 σ25",
+        "BSD68 σ50",
+        "Rain100L",
+        "SOTS",
+        "GoPro",
+        "LOL",
+        "Average",
+    }
+    assert oracle["Rain100L"]["images"] == 2
+    # a pass-through PIP model on an untrained backbone is not the identity, but scores are finite
+    assert all(np.isfinite(v["psnr"]) for v in oracle.values())
+    assert degraded["BSD68 σ50"]["psnr"] < degraded["BSD68 σ15"]["psnr"]
+    assert "m (auto weights)" in data and "classical (skimage)" in data
+
+
+def test_eval_3task_setting_has_only_its_datasets(tmp_path, bundle):
+    root = write_fake_benchmark(tmp_path / "bench", n=1, tasks=("denoise", "derain", "dehaze"))
+    out = tmp_path / "r3"
+    result = run_cli(
+        "eval",
+        str(bundle),
+        "--data",
+        str(root),
+        "--setting",
+        "3task",
+        "--weights",
+        "oracle",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.with_suffix(".json").read_text())["results"]
+    assert set(data["m (oracle weights)"]) == {
+        "BSD68 σ15",
+        "BSD68 σ25",
+        "BSD68 σ50",
+        "Rain100L",
+        "SOTS",
+        "Average",
+    }
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--synthetic", "--data", "x"], "exactly one of --synthetic and --data"),
+        ([], "exactly one of --synthetic and --data"),
+        (["--synthetic", "--weights", "label"], "--weights must be"),
+        (["--data", "/no/such/root"], "does not exist"),
+        (["--data", ".", "--setting", "7task"], "setting must be one of"),
+    ],
+)
+def test_eval_bad_arguments_exit_2(bundle, args, message):
+    result = run_cli("eval", str(bundle), *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_identity_method_scores_equal_the_metrics_of_the_input():
+    items = ev.synthetic_items(photos=("chelsea",), tasks=("derain",))
+    assert len(items) == 1 and items[0].degraded.shape[-1] % 16 == 0
+    table = ev.evaluate(items, {"input": None})
+    expected = pipir.metrics.psnr(items[0].degraded, items[0].clean).item()
+    assert table["input"]["rain"]["psnr"] == pytest.approx(expected)
+
+
+def test_classical_baselines_help_where_they_exist():
+    items = ev.synthetic_items(photos=("chelsea",), tasks=("denoise",))
+    sigma50 = [i for i in items if i.column == "noise σ50"][0]
+    restored = ev.classical_method(sigma50)
+    assert pipir.metrics.psnr(restored, sigma50.clean) > pipir.metrics.psnr(sigma50.degraded, sigma50.clean)
+    assert ev.classical_method(ev.synthetic_items(photos=("chelsea",), tasks=("derain",))[0]) is None
+
+
+def test_classifier_confusion_counts_every_crop(bundle):
+    restorer = pipir.load(bundle)
+    matrix, accuracy = ev.classifier_confusion(restorer, photos=("chelsea",), crops=3, size=64)
+    assert matrix.shape == (5, 5) and matrix.sum() == 15 and (matrix.sum(axis=1) == 3).all()
+    assert accuracy == pytest.approx(np.trace(matrix) / 15)
+
+
+def test_combine_puts_a_sensor_beside_a_restorer(tmp_path, bundle):
+    sensor_only = tmp_path / "sensor.safetensors"
+    save_bundle(sensor_only, None, DegradationSensor(width=4), {"sensor_patch": 48})
+    result = run_cli("combine", str(bundle), str(sensor_only), str(tmp_path / "both.safetensors"))
+    assert result.returncode == 0, result.stderr
+    model, sensor, info = load_bundle(tmp_path / "both.safetensors")
+    assert model is not None and sensor.width == 4 and info["sensor_patch"] == 48
