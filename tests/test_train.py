@@ -23,12 +23,13 @@ QUICK = [
 ]
 
 
-@pytest.mark.parametrize("name", ["tiny-cpu.yaml", "pipir-tiny.yaml", "paper-3task.yaml", "paper-5task.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_shipped_configs_parse(name, tmp_path):
     from pipir.data import write_fake_benchmark
 
     root = write_fake_benchmark(tmp_path, n=1)
     config = load_config(CONFIGS / name, [f"data.root={root}"] if name.startswith("paper") else [])
+    assert config.trainer.max_steps > 0 and (config.sensor.only or config.model.name.startswith("pip_"))
     assert config.trainer.max_steps > 0
 
 
