@@ -28,7 +28,9 @@ def open_image(path: str | Path) -> Image.Image:
     try:
         with Image.open(path) as im:
             im.load()
-            return ImageOps.exif_transpose(im)
+            if im.getexif().get(0x0112, 1) != 1:  # transpose only when needed: no extra full copy
+                return ImageOps.exif_transpose(im)
+            return im
     except UnidentifiedImageError:
         raise PipirError(f"{path} is not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as err:
@@ -70,10 +72,13 @@ def read_image(path: str | Path) -> np.ndarray:
     if im.mode == "I":
         data = np.asarray(im)
         return np.clip(data, 0, 65535).astype(np.uint16)
-    if im.mode in ("L", "1"):
+    if im.mode == "L":
+        return np.asarray(im)
+    if im.mode == "1":
         return np.asarray(im.convert("L"))
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    mode = "RGBA" if has_alpha else "RGB"
+    return np.asarray(im if im.mode == mode else im.convert(mode))  # one copy for large photos
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
