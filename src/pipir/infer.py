@@ -156,23 +156,26 @@ class Restorer:
         emit: Emit,
         shape: tuple[int, int, int],
         task: TaskSpec,
-        tile: int | None,
+        tile: int | str | None,
         overlap: int,
         precision: str,
-        tile_batch: int,
-    ) -> tuple[torch.Tensor | None, str]:
+        tile_batch: int | None,
+    ) -> tuple[torch.Tensor | None, str, int | None]:
         """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
         input, ``emit(row, rows)`` takes finished output rows (B×3×n×W). Tiles run one band of rows at
         a time and rows are emitted as soon as no later tile touches them, so memory depends on the
         tile size and the image width, not on the image height."""
         precision = self.resolve_precision(precision)
+        tile_batch = tile_batch or self.default_tile_batch
+        if tile == "auto":
+            tile = auto_tile(self.model, tile_batch)
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
         weights, source = self.prompt_weights(fetch, b, h, w, task)
         if tile is None or (h <= tile and w <= tile):
             emit(0, self._forward(fetch(0, 0, h, w).to(self.device), weights, precision))
-            return weights, source
+            return weights, source, tile
         th, tw = min(tile, h), min(tile, w)
         win = _window(th, overlap if h > tile else 0)[:, None] * _window(tw, overlap if w > tile else 0)[None]
         win = win.to(self.device)
@@ -197,7 +200,7 @@ class Restorer:
             finished = (tops[i + 1] if i + 1 < len(tops) else h) - done  # no later tile touches these
             emit(done, acc[:, :, :finished] / norm[:finished])
             acc, norm, done = acc[:, :, finished:], norm[finished:], done + finished
-        return weights, source
+        return weights, source, tile
 
     def restore_tensor(
         self,
@@ -218,7 +221,7 @@ class Restorer:
         def emit(row: int, rows: torch.Tensor) -> None:
             out[:, :, row : row + rows.shape[2]] = rows.to(out.device)
 
-        weights, source = self._run(
+        weights, source, _ = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch
         )
         return out, weights, source
@@ -237,9 +240,6 @@ class Restorer:
         processed are ever held as floats."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = _split(image)
-        tile_batch = tile_batch or self.default_tile_batch
-        if tile == "auto":
-            tile = auto_tile(self.model, tile_batch)
         h, w = rgb.shape[:2]
         out = np.empty((h, w) if layout == "grey" else (h, w, 3), dtype=image.dtype)
 
@@ -252,7 +252,7 @@ class Restorer:
                 rows[0].cpu().numpy().transpose(1, 2, 0), layout, image.dtype
             )
 
-        weights, source = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch)
+        weights, source, tile = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch)
         if alpha is not None:
             out = np.concatenate([out, alpha[:, :, None]], axis=2)
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
