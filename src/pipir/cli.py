@@ -180,6 +180,7 @@ def demo(
     from pipir.data import HELD_OUT, samples
     from pipir.infer import load
     from pipir.io import write_rgb
+    from pipir.metrics import psnr
 
     restorer = load(model)
     for p, (name, photo) in enumerate(samples(HELD_OUT).items()):
@@ -187,7 +188,7 @@ def demo(
         for k, kind in enumerate(degrade.KINDS):
             degraded = degrade.apply(clean, kind, seed=[seed, p, k])
             result = restorer.restore(degraded, task="auto", tile="auto")
-            gain = [_psnr(x, clean) for x in (degraded, result.image)]
+            gain = [psnr(_chw(x), _chw(clean)).item() for x in (degraded, result.image)]
             target = output / f"{name}-{kind}.png"
             write_rgb(target, np.concatenate([degraded, result.image], axis=1))
             used = ", ".join(f"{t} {v:.2f}" for t, v in result.top(2))
@@ -199,8 +200,8 @@ def demo(
             )
 
 
-def _psnr(image: np.ndarray, reference: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((image.astype(np.float64) - reference) ** 2)))
+def _chw(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
 
 @app.command("eval")

@@ -39,11 +39,12 @@ def open_image(path: str | Path) -> Image.Image:
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """An image file as float32 H×W×3 in [0, 1] (grey is repeated, alpha dropped, 16-bit kept)."""
-    im = open_image(path)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        grey = np.asarray(im, dtype=np.float32) / (65535.0 if im.mode.startswith("I;16") else 1.0)
-        return np.repeat(np.clip(grey, 0, 1)[:, :, None], 3, axis=2)
-    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    image = read_image(path)
+    scale = np.float32(np.iinfo(image.dtype).max)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    image = image[:, :, :3] if image.shape[2] >= 3 else np.repeat(image[:, :, :1], 3, axis=2)
+    return image.astype(np.float32) / scale
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -126,8 +127,7 @@ def _umask() -> int:
 
 def write_rgb(path: str | Path, image: np.ndarray) -> Path:
     """Save a float H×W×3 image in [0, 1] as 8-bit, atomically."""
-    data = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    return atomic_write(path, lambda tmp: Image.fromarray(data).save(tmp, format=_format(path)))
+    return write_image(path, np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
 
 
 def _format(path: str | Path) -> str:
