@@ -191,3 +191,34 @@ def test_dual_gate_inference_shortcut_equals_the_autograd_path():
     with torch.no_grad():
         fast = ffn(x)
     torch.testing.assert_close(fast, ffn(x), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(8, 37), (32, 400), (50, 8), (403, 32), (16, 16)])
+def test_interpolation_matrix_equals_torch_bilinear(n_in, n_out):
+    from pipir.models.pip import _interpolation_matrix
+
+    x = torch.rand(2, 3, n_in, 5)
+    expected = torch.nn.functional.interpolate(x, size=(n_out, 5), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(_interpolation_matrix(n_in, n_out) @ x, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("conv_at_prompt_size", [False, True])
+def test_tile_prompt_windows_equal_the_whole_prompt_and_samples_add_up(conv_at_prompt_size):
+    """A tile's share of the prompt is the crop of the whole image's; the tiles' S×S samples sum to
+    the whole feature map resized to S×S."""
+    from pipir.models.pip import _resize, sample_part
+
+    torch.manual_seed(0)
+    block = PIPBlock(8, prompt_size=8, conv_at_prompt_size=conv_at_prompt_size).eval()
+    feature, weights = torch.randn(1, 8, 40, 56), task_weights("derain", batch=1)
+    with torch.no_grad():
+        universal = block.prompt.universal(_resize(feature, (8, 8)), weights)
+        whole = block.prompt.expand(universal, (40, 56))
+        for top, left, h, w in [(0, 0, 16, 24), (8, 16, 24, 24), (24, 32, 16, 24), (0, 48, 40, 8)]:
+            part = block.prompt.expand(universal, (40, 56), (top, left, h, w))
+            torch.testing.assert_close(part, whole[..., top : top + h, left : left + w], atol=1e-5, rtol=1e-5)
+        blocks = [(0, 0, 24, 32), (0, 32, 24, 56), (24, 0, 40, 32), (24, 32, 40, 56)]
+        sampled = sum(
+            sample_part(feature[..., r0:r1, c0:c1], (40, 56), (r0, c0), 8) for r0, c0, r1, c1 in blocks
+        )
+        torch.testing.assert_close(sampled, _resize(feature, (8, 8)), atol=1e-5, rtol=1e-5)

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 import pipir
 from pipir.checkpoints import load_bundle
 from pipir.train import fit, load_config
-from pipir.train.module import StreamSampler, lr_factor
+from pipir.train.module import StreamSampler, build_models, lr_factor
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 QUICK = [
@@ -78,6 +78,18 @@ def test_schedule_warms_up_then_decays_to_the_floor_and_stays():
     assert values[0] == pytest.approx(0.1) and values[10] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(values[10:], values[11:]))
     assert values[100] == pytest.approx(0.01) and values[129] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("name", ["pip_restormer", "pip_nafnet"])
+def test_identity_init_starts_from_the_input(name):
+    x = torch.rand(1, 3, 24, 40)
+    weights = pipir.task_weights("deblur", batch=1)
+    config = load_config(None, [f"model.name={name}", "model.identity_init=true"])
+    model, _ = build_models(config)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, weights), x)
+        plain, _ = build_models(load_config(None, [f"model.name={name}"]))
+        assert (plain(x, weights) - x).abs().max() > 1e-3
 
 
 def test_stream_sampler_resumes_where_it_stopped_and_splits_ranks():

@@ -69,16 +69,25 @@ class NAFNet(nn.Module):
         self.skip_channels = tuple(widths)
         self.multiple = 2 ** len(enc_blk_nums)
 
+    def output_layer(self) -> nn.Module:
+        """The last convolution, whose output is added to the input."""
+        return self.ending
+
+    def encode(self, inp: torch.Tensor, levels: int | None = None) -> list[torch.Tensor]:
+        """The first ``levels`` (default: all) skip features of an input already padded to
+        ``self.multiple``."""
+        skips = [self.encoders[0](self.intro(inp))]
+        for encoder, down in zip(self.encoders[1:], self.downs):
+            if len(skips) == levels:
+                break
+            skips.append(encoder(down(skips[-1])))
+        return skips
+
     def forward(self, x: torch.Tensor, skip_transform: SkipTransform = identity_skip) -> torch.Tensor:
         h, w = x.shape[-2:]
         inp = pad_to_multiple(x, self.multiple)
-        y = self.intro(inp)
-        skips = []
-        for encoder, down in zip(self.encoders, self.downs):
-            y = encoder(y)
-            skips.append(y)
-            y = down(y)
-        y = self.middle_blks(y)
+        skips = self.encode(inp)
+        y = self.middle_blks(self.downs[-1](skips[-1]))
         for level, decoder, up in zip(reversed(range(len(skips))), self.decoders, self.ups):
             y = decoder(up(y) + skip_transform(level, skips[level]))
         out = self.ending(y) + inp

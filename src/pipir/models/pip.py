@@ -13,6 +13,8 @@ are. See ``docs/deviations.md`` for where this differs from the official code, a
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +29,39 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if not torch.onnx.is_in_onnx_export() and tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _interpolation_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    """``n_out × n_in`` weights of 1-D linear resizing exactly as ``F.interpolate`` computes them
+    (align_corners=False, no antialias); bilinear 2-D resizing is this along rows and columns."""
+    src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=n_in - 1)
+    i1 = (i0 + 1).clamp(max=n_in - 1)
+    lam = (src - i0).to(torch.float32)
+    m = torch.zeros(n_out, n_in)
+    rows = torch.arange(n_out)
+    m.index_put_((rows, i0), 1 - lam, accumulate=True)
+    m.index_put_((rows, i1), lam, accumulate=True)
+    return m
+
+
+def resize_part(x: torch.Tensor, size: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int]):
+    """Rows ``rows`` and columns ``cols`` (half-open ranges) of ``x`` resized to ``size``, without
+    computing the rest: a tile's share of a prompt resized to the whole image."""
+    ry = _interpolation_matrix(x.shape[-2], size[0])[rows[0] : rows[1]].to(x)
+    rx = _interpolation_matrix(x.shape[-1], size[1])[cols[0] : cols[1]].to(x)
+    return ry @ x @ rx.t()
+
+
+def sample_part(part: torch.Tensor, size: tuple[int, int], origin: tuple[int, int], out: int) -> torch.Tensor:
+    """What ``part`` — the block of a ``size`` map whose top-left corner is at ``origin`` —
+    contributes to that whole map resized to ``out × out``. Summed over blocks that tile the map,
+    this equals ``_resize(map, (out, out))``."""
+    (t, s), (h, w) = origin, part.shape[-2:]
+    ry = _interpolation_matrix(size[0], out)[:, t : t + h].to(part)
+    rx = _interpolation_matrix(size[1], out)[:, s : s + w].to(part)
+    return ry @ part @ rx.t()
 
 
 class PromptGenerator(nn.Module):
@@ -62,17 +97,39 @@ class PromptGenerator(nn.Module):
         """P_d = Σ_k w_k · bank_k: a one-hot weight selects one prompt as it is (no 1/K)."""
         return (weights.to(self.task_prompts.dtype) @ self.task_prompts)[:, :, None, None]
 
-    def forward(self, feature: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def universal(self, sampled: torch.Tensor | None, weights: torch.Tensor) -> torch.Tensor:
+        """P_u at S×S (before the resize to H×W) from the skip feature resized to S×S."""
         p_d = self.degradation_prompt(weights)
-        if self.prompt_to_prompt:
-            s = self.prompt_size
-            modulated = p_d * self.align(_resize(feature, (s, s)))
-            universal = self.interaction(self.basic_prompt, modulated)
-        else:  # ablation: the two prompts combined without interaction
-            universal = self.basic_prompt * p_d
+        if not self.prompt_to_prompt:  # ablation: the two prompts combined without interaction
+            return self.basic_prompt * p_d
+        return self.interaction(self.basic_prompt, p_d * self.align(sampled))
+
+    def expand(
+        self, universal: torch.Tensor, size: tuple[int, int], window: tuple[int, int, int, int] | None = None
+    ) -> torch.Tensor:
+        """P_u resized to a ``size`` feature map; with ``window = (top, left, h, w)`` only that part
+        of it (a tile's share of the whole image's prompt, equal to cropping the whole one)."""
         if self.conv_at_prompt_size:  # proposal: same weights, S×S instead of H×W positions
-            return _resize(self.out_conv(universal), feature.shape[-2:])
-        return self.out_conv(_resize(universal, feature.shape[-2:]))
+            universal = self.out_conv(universal)
+            if window is None:
+                return _resize(universal, size)
+            top, left, h, w = window
+            return resize_part(universal, size, (top, top + h), (left, left + w))
+        if window is None:
+            return self.out_conv(_resize(universal, size))
+        # The 3×3 convolution needs a one-pixel halo: resized values inside the map, zeros outside
+        # (the convolution's own zero padding at the borders of the whole map).
+        top, left, h, w = window
+        r0, r1 = max(top - 1, 0), min(top + h + 1, size[0])
+        c0, c1 = max(left - 1, 0), min(left + w + 1, size[1])
+        part = resize_part(universal, size, (r0, r1), (c0, c1))
+        part = F.pad(part, (c0 - left + 1, left + w + 1 - c1, r0 - top + 1, top + h + 1 - r1))
+        return F.conv2d(part, self.out_conv.weight, self.out_conv.bias)
+
+    def forward(self, feature: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        s = self.prompt_size
+        sampled = _resize(feature, (s, s)) if self.prompt_to_prompt else None
+        return self.expand(self.universal(sampled, weights), feature.shape[-2:])
 
 
 class PromptToFeature(nn.Module):
@@ -244,18 +301,86 @@ class PIPNet(nn.Module):
             for c, d, s in zip(backbone.skip_channels, prompt_dims, prompt_sizes)
         )
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    def _weights(self, weights: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
         if weights is None:
             raise PipirError(
                 "a PIP model needs prompt weights: pass a B×K tensor, e.g. pipir.task_weights('derain')"
             )
         w = check_weights(weights, x.shape[0], len(self.tasks)).to(x.device)
-        w = w.expand(x.shape[0], -1)
+        return w.expand(x.shape[0], -1)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        weights: torch.Tensor | None = None,
+        prompts: list[torch.Tensor] | None = None,
+        windows: list[tuple[int, int, int, int]] | None = None,
+    ) -> torch.Tensor:
+        """Restore ``x`` (B×3×H×W) with prompt weights ``weights`` (B×K).
+
+        Tiles of a larger image: ``prompts`` are that image's universal prompts
+        (:meth:`universal_prompts`, batch 1 or B) and ``windows[i] = (top, left, H, W)`` places tile
+        i in the image padded to ``backbone.multiple`` (top and left multiples of it), so every tile
+        uses its share of the whole image's prompts instead of prompts of its own.
+        """
+        w = self._weights(weights, x)
 
         def transform(level: int, feature: torch.Tensor) -> torch.Tensor:
-            return self.pip[level](feature, w) if level < len(self.pip) else feature
+            if level >= len(self.pip):
+                return feature
+            block = self.pip[level]
+            if prompts is None:
+                return block(feature, w)
+            f, (h, wd) = 2**level, feature.shape[-2:]
+            universal = prompts[level].expand(x.shape[0], -1, -1, -1)  # batch 1 or B
+            prompt = torch.cat(
+                [
+                    block.prompt.expand(universal[i : i + 1], (hh // f, ww // f), (t // f, s // f, h, wd))
+                    for i, (t, s, hh, ww) in enumerate(windows)
+                ]
+            )
+            return block.to_feature(feature, prompt)
 
         return self.backbone(x, skip_transform=transform)
+
+    def prompt_samples(
+        self,
+        x: torch.Tensor,
+        windows: list[tuple[int, int, int, int]],
+        owned: list[tuple[int, int, int, int]],
+    ) -> list[torch.Tensor | None]:
+        """First pass of tiled restoration: tile i (``x[i]``, placed by ``windows[i]`` as in
+        :meth:`forward`, its size a multiple of ``backbone.multiple``) contributes the rows and
+        columns ``owned[i] = (r0, r1, c0, c1)`` of the image (multiples of the same) to each level's
+        skip feature resized to S×S. Summed over tiles whose owned parts cover the image once, the
+        result is what the whole image would give, up to the tiles' borders and attention
+        statistics; :meth:`universal_prompts` turns it into prompts."""
+        levels = [block.prompt.prompt_to_prompt for block in self.pip]
+        if not any(levels):
+            return [None] * len(self.pip)
+        skips = self.backbone.encode(x, len(self.pip))
+        out: list[torch.Tensor | None] = []
+        for level, (block, feature) in enumerate(zip(self.pip, skips)):
+            if not levels[level]:
+                out.append(None)
+                continue
+            f, parts = 2**level, []
+            for i, ((t, s, hh, ww), (r0, r1, c0, c1)) in enumerate(zip(windows, owned)):
+                part = feature[i : i + 1, :, (r0 - t) // f : (r1 - t) // f, (c0 - s) // f : (c1 - s) // f]
+                size = (hh // f, ww // f)
+                parts.append(sample_part(part.float(), size, (r0 // f, c0 // f), block.prompt.prompt_size))
+            out.append(torch.cat(parts))
+        return out
+
+    def universal_prompts(
+        self, samples: list[torch.Tensor | None], weights: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """Each level's universal prompt at S×S from the summed :meth:`prompt_samples`."""
+        w = check_weights(weights, weights.shape[0], len(self.tasks))
+        return [
+            block.prompt.universal(s, w.to(block.prompt.task_prompts.device))
+            for block, s in zip(self.pip, samples)
+        ]
 
     def prompt_regularization(self, kind: str = "angle") -> torch.Tensor:
         """Sum over levels of each block's prompt regularization term."""

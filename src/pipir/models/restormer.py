@@ -79,12 +79,23 @@ class Restormer(nn.Module):
         self.refinement = stage(d2, num_refinement_blocks, heads[0])
         self.output = nn.Conv2d(d2, out_channels, 3, padding=1, bias=bias)
 
+    def output_layer(self) -> nn.Module:
+        """The last convolution, whose output is added to the input."""
+        return self.output
+
+    def encode(self, inp: torch.Tensor, levels: int = 3) -> list[torch.Tensor]:
+        """The first ``levels`` skip features of an input already padded to ``self.multiple``."""
+        skips = [self.encoder_level1(self.patch_embed.proj(inp))]
+        for down, stage in ((self.down1_2, self.encoder_level2), (self.down2_3, self.encoder_level3)):
+            if len(skips) == levels:
+                break
+            skips.append(stage(down(skips[-1])))
+        return skips
+
     def forward(self, x: torch.Tensor, skip_transform: SkipTransform = identity_skip) -> torch.Tensor:
         h, w = x.shape[-2:]
         inp = pad_to_multiple(x, self.multiple)
-        e1 = self.encoder_level1(self.patch_embed.proj(inp))
-        e2 = self.encoder_level2(self.down1_2(e1))
-        e3 = self.encoder_level3(self.down2_3(e2))
+        e1, e2, e3 = self.encode(inp)
         z = self.latent(self.down3_4(e3))
         d3 = self.reduce_chan_level3(torch.cat([self.up4_3(z), skip_transform(2, e3)], 1))
         d3 = self.decoder_level3(d3)

@@ -25,6 +25,9 @@ class ModelConfig:
     variant: str = "tiny"  # paper | tiny | sidd (nafnet)
     options: dict[str, Any] = field(default_factory=dict)  # create_model overrides
     backbone_weights: str | None = None  # an official .pth to start the backbone from
+    # Zero the backbone's last convolution so that the untrained model returns its input (the global
+    # residual): training then only learns the correction. Ignored when backbone_weights is given.
+    identity_init: bool = False
 
 
 @dataclass

@@ -103,10 +103,12 @@ def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Modul
     model = None
     if not config.sensor.only:
         model = create_model(config.model.name, config.model.variant, **config.model.options)
+        backbone = model.backbone if isinstance(model, PIPNet) else model
         if config.model.backbone_weights:
-            load_weights(
-                model.backbone if isinstance(model, PIPNet) else model, config.model.backbone_weights
-            )
+            load_weights(backbone, config.model.backbone_weights)
+        elif config.model.identity_init:
+            for tensor in backbone.output_layer().parameters():
+                torch.nn.init.zeros_(tensor)
     sensor = DegradationSensor(width=config.sensor.width) if config.sensor.enabled else None
     return model, sensor
 
