@@ -5,6 +5,7 @@ The models stay pure ``torch.nn``; this module only wires them to Lightning.
 
 from __future__ import annotations
 
+import collections
 import math
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pipir.checkpoints import load_weights
 from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
 from pipir.io import read_rgb
 from pipir.models import create_model
-from pipir.models.pip import PIPNet
+from pipir.models.pip import TASKS, PIPNet
 from pipir.models.sensor import DegradationSensor
 from pipir.train.config import Config
 
@@ -128,6 +129,14 @@ class RestorationModule(L.LightningModule):
         self.config = config
         self.model, self.sensor = build_models(config)
         self._last_time: float | None = None
+        # A task listed n times in data.tasks is sampled n times as often; the classifier's loss
+        # weighs its class by 1/n so that over-sampling a task does not bias the classifier to it.
+        counts = collections.Counter(config.data.tasks)
+        self.register_buffer(
+            "class_weights",
+            torch.tensor([1.0 / counts[t] if t in counts else 1.0 for t in TASKS]),
+            persistent=False,
+        )
 
     def _pixel_loss(self, restored: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         if self.config.loss.pixel == "l1":
@@ -150,7 +159,7 @@ class RestorationModule(L.LightningModule):
                 self.log("reg", reg)
         if self.sensor is not None:
             logits = self.sensor(degraded)
-            ce = F.cross_entropy(logits, weights)
+            ce = F.cross_entropy(logits, weights, weight=self.class_weights)
             accuracy = (logits.argmax(1) == weights.argmax(1)).float().mean()
             loss = loss + self.config.sensor.loss_weight * ce
             self.log_dict({"sensor_ce": ce, "sensor_acc": accuracy}, prog_bar=self.model is None)
