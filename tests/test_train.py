@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 import pipir
 from pipir.checkpoints import load_bundle
 from pipir.train import fit, load_config
-from pipir.train.module import StreamSampler, build_models, lr_factor
+from pipir.train.module import RestorationModule, StreamSampler, build_models, lr_factor
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 QUICK = [
@@ -90,6 +90,12 @@ def test_identity_init_starts_from_the_input(name):
         torch.testing.assert_close(model(x, weights), x)
         plain, _ = build_models(load_config(None, [f"model.name={name}"]))
         assert (plain(x, weights) - x).abs().max() > 1e-3
+
+
+def test_oversampled_tasks_weigh_less_in_the_classifier_loss():
+    config = load_config(None, ["data.tasks=[denoise,deblur,deblur,deblur,lowlight]"])
+    weights = dict(zip(pipir.TASKS, RestorationModule(config).class_weights.tolist()))
+    assert weights == pytest.approx({"denoise": 1, "derain": 1, "dehaze": 1, "deblur": 1 / 3, "lowlight": 1})
 
 
 def test_stream_sampler_resumes_where_it_stopped_and_splits_ranks():
