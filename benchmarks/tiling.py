@@ -2,8 +2,8 @@
 
     python benchmarks/tiling.py [--threads 2]
 
-For noisy photos that also fit whole (the held-out coffee at 400×600 and chelsea enlarged to
-800×1200), restores with the default model whole and in tiles of several sizes (overlap 32), with
+For noisy photos that also fit whole (the held-out coffee at 400×600, chelsea and astronaut
+enlarged to 800×1200), restores with the default model whole and in tiles of several sizes (overlap 32), with
 the tiles sharing the whole image's prompts (the default) and with prompts of their own, and reports
 PSNR(tiled, whole) and the tiled time. Writes docs/benchmarks/tiling.json and .md. Target: ≥ 40 dB.
 """
@@ -28,7 +28,7 @@ def photos() -> dict[str, torch.Tensor]:
     from pipir.data import samples
 
     out = {}
-    for name, size in (("coffee", None), ("chelsea", (800, 1200))):
+    for name, size in (("coffee", None), ("chelsea", (800, 1200)), ("astronaut", (800, 1200))):
         image = degrade.to_float(samples([name])[name])
         if size is not None:
             x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
