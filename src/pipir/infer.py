@@ -67,6 +67,11 @@ def _starts(length: int, tile: int, stride: int) -> list[int]:
     return starts + [length - tile]
 
 
+def _grid(length: int, side: int, overlap: int, multiple: int) -> list[int]:
+    """Tile starts on the model's grid: strides a multiple of ``multiple``, overlaps ≥ ``overlap``."""
+    return _starts(length, side, max(multiple, (side - overlap) // multiple * multiple))
+
+
 def _fit(length: int, tile: int, overlap: int, multiple: int) -> int:
     """The smallest tile side (a multiple of ``multiple``, at most ``tile``) that still covers
     ``length`` with as few tiles as ``tile`` needs: tiles shrink instead of the last one overlapping
@@ -77,7 +82,7 @@ def _fit(length: int, tile: int, overlap: int, multiple: int) -> int:
         return length
 
     def count(side: int) -> int:
-        return len(_starts(length, side, max(multiple, (side - overlap) // multiple * multiple)))
+        return len(_grid(length, side, overlap, multiple))
 
     needed = count(largest)
     side = -(-(length + (needed - 1) * overlap) // needed)
@@ -256,8 +261,7 @@ class Restorer:
         def padded(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m)
 
-        tops = _starts(hp, th, max(m, (th - overlap) // m * m))
-        lefts = _starts(wp, tw, max(m, (tw - overlap) // m * m))
+        tops, lefts = _grid(hp, th, overlap, m), _grid(wp, tw, overlap, m)
         prompts = None
         if self.uses_prompts and self.share_prompts:
             prompts = self._whole_image_prompts(
@@ -279,7 +283,7 @@ class Restorer:
                 tiling = {}
                 if prompts is not None:
                     tiling = {
-                        "prompts": [p.repeat(len(chunk), 1, 1, 1) for p in prompts],
+                        "prompts": prompts,
                         "windows": [(top, s, hp, wp) for s in chunk for _ in range(b)],
                     }
                 tiled_weights = None if weights is None else weights.repeat(len(chunk), 1)

@@ -318,10 +318,11 @@ class PIPNet(nn.Module):
     ) -> torch.Tensor:
         """Restore ``x`` (B×3×H×W) with prompt weights ``weights`` (B×K).
 
-        Tiles of a larger image: ``prompts`` are that image's universal prompts
-        (:meth:`universal_prompts`, batch 1 or B) and ``windows[i] = (top, left, H, W)`` places tile
-        i in the image padded to ``backbone.multiple`` (top and left multiples of it), so every tile
-        uses its share of the whole image's prompts instead of prompts of its own.
+        Tiles of larger images: ``prompts`` are those images' universal prompts
+        (:meth:`universal_prompts`, batch N; tile i belongs to image i % N) and
+        ``windows[i] = (top, left, H, W)`` places tile i in its image padded to ``backbone.multiple``
+        (top and left multiples of it), so every tile uses its share of the whole image's prompts
+        instead of prompts of its own.
         """
         w = self._weights(weights, x)
 
@@ -332,10 +333,12 @@ class PIPNet(nn.Module):
             if prompts is None:
                 return block(feature, w)
             f, (h, wd) = 2**level, feature.shape[-2:]
-            universal = prompts[level].expand(x.shape[0], -1, -1, -1)  # batch 1 or B
+            universal = prompts[level]  # one per image: tile i belongs to image i % len(universal)
             prompt = torch.cat(
                 [
-                    block.prompt.expand(universal[i : i + 1], (hh // f, ww // f), (t // f, s // f, h, wd))
+                    block.prompt.expand(
+                        universal[i % len(universal)][None], (hh // f, ww // f), (t // f, s // f, h, wd)
+                    )
                     for i, (t, s, hh, ww) in enumerate(windows)
                 ]
             )
