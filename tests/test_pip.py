@@ -6,7 +6,7 @@ import torch
 import pipir
 from pipir.models import PIPNet, count_parameters
 from pipir.models.pip import PIPBlock, task_weights
-from pipir.nn.layers import topm_sizes, topm_softmax
+from pipir.nn.layers import _transposed_attention, topm_sizes, topm_softmax
 
 PIP_MODELS = ["pip_restormer", "pip_nafnet"]
 
@@ -222,3 +222,53 @@ def test_tile_prompt_windows_equal_the_whole_prompt_and_samples_add_up(conv_at_p
             sample_part(feature[..., r0:r1, c0:c1], (40, 56), (r0, c0), 8) for r0, c0, r1, c1 in blocks
         )
         torch.testing.assert_close(sampled, _resize(feature, (8, 8)), atol=1e-5, rtol=1e-5)
+
+
+def _reference_channel_attention(q, k, v, heads, temperature, normalise=None):
+    """The official formula: normalise each channel over the pixels, softmax, weighted sum."""
+    b, c, h, w = v.shape
+
+    def by_head(x):
+        return x.reshape(b, heads, c // heads, h * w)
+
+    q, k = (
+        torch.nn.functional.normalize(by_head(q), dim=-1),
+        torch.nn.functional.normalize(by_head(k), dim=-1),
+    )
+    logits = (q @ k.transpose(-2, -1)) * temperature
+    attn = logits.softmax(dim=-1) if normalise is None else normalise(logits)
+    return (attn @ by_head(v)).reshape(b, c, h, w)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("heads", [1, 2, 4])
+@pytest.mark.parametrize("topm", [False, True])
+def test_channel_attention_equals_the_reference_in_both_memory_layouts(channels_last, heads, topm):
+    torch.manual_seed(heads)
+    q, k, v = (torch.randn(2, 8 * heads, 5, 7, dtype=torch.float64) for _ in range(3))
+    if channels_last:
+        q, k, v = (x.contiguous(memory_format=torch.channels_last) for x in (q, k, v))
+    temperature = torch.rand(heads, 1, 1, dtype=torch.float64) + 0.5
+    normalise = None
+    if topm:
+        mix = torch.tensor([0.2, 0.3, 0.1, 0.4], dtype=torch.float64)
+
+        def normalise(logits):
+            return topm_softmax(logits, (4, 5, 6, 6), mix)
+
+    got = _transposed_attention(q, k, v, heads, temperature, normalise)
+    want = _reference_channel_attention(q, k, v, heads, temperature, normalise)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    assert got.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+@pytest.mark.parametrize("name", ["pip_restormer", "pip_nafnet"])
+def test_channels_last_model_gives_the_same_output(name):
+    torch.manual_seed(0)
+    model = pipir.create_model(name, "tiny").eval()
+    x, weights = torch.rand(1, 3, 24, 40), task_weights("derain")
+    with torch.no_grad():
+        want = model(x, weights)
+        model = model.to(memory_format=torch.channels_last)
+        got = model(x.contiguous(memory_format=torch.channels_last), weights)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)

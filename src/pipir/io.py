@@ -74,12 +74,25 @@ def read_image(path: str | Path) -> np.ndarray:
         data = np.asarray(im)
         return np.clip(data, 0, 65535).astype(np.uint16)
     if im.mode == "L":
-        return np.asarray(im)
+        return _pixels(im)
     if im.mode == "1":
-        return np.asarray(im.convert("L"))
+        return _pixels(im.convert("L"))
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
     mode = "RGBA" if has_alpha else "RGB"
-    return np.asarray(im if im.mode == mode else im.convert(mode))  # one copy for large photos
+    return _pixels(im if im.mode == mode else im.convert(mode))
+
+
+def _pixels(im: Image.Image, band: int = 256) -> np.ndarray:
+    """An 8-bit L/RGB/RGBA image as a numpy array, copied a band of rows at a time: ``np.asarray``
+    goes through ``tobytes()``, which holds the image twice more while it joins its chunks (a 48 MP
+    photo: 0.45 GB to read instead of 0.33 GB)."""
+    w, h = im.size
+    if w * h <= 1 << 22:
+        return np.asarray(im)
+    out = np.empty((h, w) if im.mode == "L" else (h, w, len(im.getbands())), dtype=np.uint8)
+    for top in range(0, h, band):
+        out[top : top + band] = np.asarray(im.crop((0, top, w, min(h, top + band))))
+    return out
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:

@@ -53,6 +53,24 @@ def _pointwise_depthwise(dim_in: int, dim_out: int, bias: bool) -> tuple[nn.Conv
     )
 
 
+def pointwise_depthwise_parts(
+    x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d, parts: int
+) -> list[torch.Tensor]:
+    """``depthwise(pointwise(x)).chunk(parts, dim=1)`` computed one channel group at a time: the same
+    numbers, but each part is a dense tensor. Chunks of a channels-last tensor are strided views,
+    on which the element-wise ops that follow run 3–6× slower on a CPU (docs/benchmarks/restore.md)."""
+    n = pointwise.out_channels // parts
+
+    def part(conv: nn.Conv2d, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return conv.weight[i * n : (i + 1) * n], None if conv.bias is None else conv.bias[i * n : (i + 1) * n]
+
+    out = []
+    for i in range(parts):
+        y = F.conv2d(x, *part(pointwise, i))
+        out.append(F.conv2d(y, *part(depthwise, i), padding=1, groups=n))
+    return out
+
+
 class GatedDconvFFN(nn.Module):
     """Restormer's GDFN: gelu(x1) * x2 after a 1×1 expansion and a depthwise 3×3."""
 
@@ -66,7 +84,7 @@ class GatedDconvFFN(nn.Module):
         return F.gelu(x1) * x2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = self.dwconv(self.project_in(x)).chunk(2, dim=1)
+        x1, x2 = pointwise_depthwise_parts(x, self.project_in, self.dwconv, 2)
         return self.project_out(self.gate(x1, x2))
 
 
@@ -106,11 +124,6 @@ def topm_sizes(channels_per_head: int) -> tuple[int, ...]:
     return tuple(max(1, int(c * f)) for f in (1 / 2, 2 / 3, 3 / 4, 4 / 5))
 
 
-def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    b, c, h, w = x.shape
-    return x.reshape(b, heads, c // heads, h * w)
-
-
 def _transposed_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -119,13 +132,32 @@ def _transposed_attention(
     temperature: torch.Tensor,
     normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Channel ("transposed") attention: a C/h × C/h map per head, cost linear in H·W."""
-    b, c, h, w = v.shape
-    q = F.normalize(_split_heads(q, heads), dim=-1)
-    k = F.normalize(_split_heads(k, heads), dim=-1)
-    logits = (q @ k.transpose(-2, -1)) * temperature
+    """Channel ("transposed") attention: a C/h × C/h map per head, cost linear in H·W.
+
+    ``softmax(temperature · q̂ k̂ᵀ) v`` with q̂, k̂ the rows of q, k (one per channel, over the pixels)
+    normalised to unit length. Works on B×C×H×W tensors in either memory layout without copying
+    them: each is viewed as (B, heads, H·W, C/h) matrices, and the row norms come from the diagonal
+    of q qᵀ (a matrix product) rather than a strided reduction; a channels-last ``v`` gives a
+    channels-last result."""
+    c, h, w = v.shape[1:]
+
+    def by_head(t: torch.Tensor) -> torch.Tensor:  # q may have batch 1 against a batch of k, v
+        return t.permute(0, 2, 3, 1).reshape(t.shape[0], h * w, heads, c // heads).transpose(1, 2)
+
+    def inverse_norms(t: torch.Tensor) -> torch.Tensor:
+        squares = (t.transpose(-2, -1) @ t).diagonal(dim1=-2, dim2=-1)
+        squares = squares.float() if squares.element_size() < 4 else squares  # bf16 under autocast
+        return squares.sqrt().clamp_min(1e-12).reciprocal()  # F.normalize's eps
+
+    q, k, v = by_head(q), by_head(k), by_head(v)
+    scale = inverse_norms(q)[..., :, None] * inverse_norms(k)[..., None, :]
+    logits = (q.transpose(-2, -1) @ k) * scale * temperature
     attn = logits.softmax(dim=-1) if normalise is None else normalise(logits)
-    return (attn @ _split_heads(v, heads)).reshape(b, c, h, w)
+    if v.stride(-2) == 1:  # B×C×H×W layout
+        out = attn.to(v.dtype) @ v.transpose(-2, -1)
+        return out.reshape(out.shape[0], c, h, w)
+    out = v @ attn.to(v.dtype).transpose(-2, -1)  # B, heads, H·W, C/h
+    return out.transpose(1, 2).reshape(out.shape[0], h, w, c).permute(0, 3, 1, 2)
 
 
 class ChannelAttention(nn.Module):
@@ -139,7 +171,7 @@ class ChannelAttention(nn.Module):
         self.project_out = nn.Conv2d(dim, dim, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
+        q, k, v = pointwise_depthwise_parts(x, self.qkv, self.qkv_dwconv, 3)
         return self.project_out(_transposed_attention(q, k, v, self.heads, self.temperature))
 
 
@@ -191,7 +223,7 @@ class CrossChannelAttention(nn.Module):
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
         q = self.q_dwconv(self.q(x_q))
-        k, v = self.kv_dwconv(self.kv(x_kv)).chunk(2, dim=1)
+        k, v = pointwise_depthwise_parts(x_kv, self.kv, self.kv_dwconv, 2)
         normalise = None
         if self.topm is not None:
             ks, mix = self.topm, self.topm_mix
