@@ -7,6 +7,7 @@ from torch import nn
 
 from pipir.models.common import SkipTransform, identity_skip, pad_to_multiple
 from pipir.nn import ChannelLayerNorm
+from pipir.nn.layers import pointwise_depthwise_parts
 
 
 class NAFBlock(nn.Module):
@@ -27,10 +28,10 @@ class NAFBlock(nn.Module):
         self.norm2 = ChannelLayerNorm(c, eps=1e-6)
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
-        x1, x2 = self.conv2(self.conv1(self.norm1(inp))).chunk(2, dim=1)
+        x1, x2 = pointwise_depthwise_parts(self.norm1(inp), self.conv1, self.conv2, 2)
         x = x1 * x2
         y = inp + self.conv3(x * self.sca(x)) * self.beta
-        x1, x2 = self.conv4(self.norm2(y)).chunk(2, dim=1)
+        x1, x2 = pointwise_depthwise_parts(self.norm2(y), self.conv4, None, 2)
         return y + self.conv5(x1 * x2) * self.gamma
 
 

@@ -54,7 +54,7 @@ def _pointwise_depthwise(dim_in: int, dim_out: int, bias: bool) -> tuple[nn.Conv
 
 
 def pointwise_depthwise_parts(
-    x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d, parts: int
+    x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d | None, parts: int
 ) -> list[torch.Tensor]:
     """``depthwise(pointwise(x)).chunk(parts, dim=1)`` computed one channel group at a time: the same
     numbers, but each part is a dense tensor. Chunks of a channels-last tensor are strided views,
@@ -67,7 +67,9 @@ def pointwise_depthwise_parts(
     out = []
     for i in range(parts):
         y = F.conv2d(x, *part(pointwise, i))
-        out.append(F.conv2d(y, *part(depthwise, i), padding=1, groups=n))
+        if depthwise is not None:
+            y = F.conv2d(y, *part(depthwise, i), padding=depthwise.padding, groups=n)
+        out.append(y)
     return out
 
 
