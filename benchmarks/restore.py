@@ -1,6 +1,6 @@
 """Time and peak memory to restore a 12- and a 48-megapixel photo with the default model (tiled).
 
-    python benchmarks/restore.py [--sizes 12 48] [--threads 2]
+    python benchmarks/restore.py [--sizes 12 48] [--threads 2] [--tile auto|N] [--name restore]
 
 Each size runs in a fresh process that reads a PNG and restores it with ``tile="auto"`` and the
 default precision; the process reports its own peak RSS (ru_maxrss), which includes the ~0.3 GB of
@@ -32,7 +32,8 @@ restorer = pipir.load()
 image = read_image(sys.argv[1])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-result = restorer.restore(image, task="auto", tile="auto")
+tile = sys.argv[3] if sys.argv[3] == "auto" else int(sys.argv[3])
+result = restorer.restore(image, task="auto", tile=tile)
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "before_restore_kb": base, "tile": result.tile,
@@ -84,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 48])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tile", default="auto", help="tile size: auto (the default) or pixels")
+    parser.add_argument("--name", default="restore", help="report name under docs/benchmarks/")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,7 +94,7 @@ def main() -> None:
             path = Path(tmp) / f"{mp}mp.png"
             width, height = make_photo(path, mp)
             result = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path), str(args.threads)],
+                [sys.executable, "-c", CHILD, str(path), str(args.threads), args.tile],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -118,14 +121,13 @@ def main() -> None:
     )
     peaks = [float(r["peak RSS (GB)"]) for r in rows]
     notes = (
-        f"`python benchmarks/restore.py --threads {args.threads}`, default model `pipir-tiny`, "
-        f'`tile="auto"`, '
-        f"task auto. Peak ratio {peaks[-1] / peaks[0]:.2f}× (target ≤ 1.2×). bf16 against fp32 on the 512² "
+        f"`python benchmarks/restore.py --threads {args.threads} --tile {args.tile}`, default model "
+        f"`pipir-tiny`, task auto; earlier runs: `restore-history.md`. Peak ratio {peaks[-1] / peaks[0]:.2f}× (target ≤ 1.2×). bf16 against fp32 on the 512² "
         f"astronaut, whole image: {precision['fp32_s']:.2f} s fp32, {precision['bf16_s']:.2f} s bf16, "
         f"PSNR(bf16, fp32) = {precision['psnr_bf16_vs_fp32']:.1f} dB."
     )
-    write_report("restore", "Restoring large photos on the CPU (tiled)", rows, list(rows[0]), notes=notes)
-    (Path(__file__).resolve().parents[1] / "docs/benchmarks/restore_precision.json").write_text(
+    write_report(args.name, "Restoring large photos on the CPU (tiled)", rows, list(rows[0]), notes=notes)
+    (Path(__file__).resolve().parents[1] / f"docs/benchmarks/{args.name}_precision.json").write_text(
         json.dumps(precision, indent=2) + "\n"
     )
 

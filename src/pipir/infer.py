@@ -101,6 +101,19 @@ def _owned(starts: list[int], tile: int, length: int, multiple: int) -> list[tup
     return list(zip(edges[:-1], edges[1:]))
 
 
+@dataclass
+class _Grid:
+    """Tiles of ``th``×``tw`` at ``tops``×``lefts`` over an image padded to ``hp``×``wp``, batch ``b``."""
+
+    tops: list[int]
+    lefts: list[int]
+    th: int
+    tw: int
+    hp: int
+    wp: int
+    b: int
+
+
 class Restorer:
     """A restoration model with (optionally) its degradation classifier."""
 
@@ -194,34 +207,33 @@ class Restorer:
             y = self.model(x, weights, **tiling) if weights is not None else self.model(x)
         return y.float().clamp(0, 1)
 
+    def _batches(self, fetch: Fetch, grid: _Grid, tile_batch: int):
+        """The tiles in raster order, ``tile_batch`` at a time: (band index, indices into
+        ``grid.lefts``, the batch of tiles on the device, their windows for the shared prompts)."""
+        for i, top in enumerate(grid.tops):
+            for j in range(0, len(grid.lefts), tile_batch):
+                cols = range(j, min(j + tile_batch, len(grid.lefts)))
+                tiles = self._input(torch.cat([fetch(top, grid.lefts[c], grid.th, grid.tw) for c in cols]))
+                windows = [(top, grid.lefts[c], grid.hp, grid.wp) for c in cols for _ in range(grid.b)]
+                yield i, cols, tiles, windows
+
     def _whole_image_prompts(
-        self,
-        fetch: Fetch,
-        tops: list[int],
-        lefts: list[int],
-        size: tuple[int, int, int, int],
-        weights,
-        precision,
-        tile_batch,
+        self, fetch: Fetch, grid: _Grid, weights, precision, tile_batch
     ) -> list[torch.Tensor]:
         """First pass of tiled restoration: every tile runs the encoder and adds its own part of the
         image to the S×S samples from which the prompts are made, so that all tiles then share the
         prompts of the whole image (PSNR against whole-image restoration rises from ~37 to ~43 dB)."""
-        b, th, tw, (hp, wp) = weights.shape[0], size[0], size[1], size[2:]
-        rows, cols = _owned(tops, th, hp, self.multiple), _owned(lefts, tw, wp, self.multiple)
+        rows = _owned(grid.tops, grid.th, grid.hp, self.multiple)
+        cols = _owned(grid.lefts, grid.tw, grid.wp, self.multiple)
         sums: list[torch.Tensor | None] | None = None
         with self._precision_context(precision):
-            for top, (r0, r1) in zip(tops, rows):
-                for j in range(0, len(lefts), tile_batch):
-                    chunk = list(zip(lefts, cols))[j : j + tile_batch]
-                    tiles = self._input(torch.cat([fetch(top, s, th, tw) for s, _ in chunk]))
-                    windows = [(top, s, hp, wp) for s, _ in chunk for _ in range(b)]
-                    owned = [(r0, r1, c0, c1) for _, (c0, c1) in chunk for _ in range(b)]
-                    parts = self.model.prompt_samples(tiles, windows, owned)
-                    parts = [None if p is None else p.view(len(chunk), b, *p.shape[1:]).sum(0) for p in parts]
-                    sums = (
-                        parts if sums is None else [None if a is None else a + p for a, p in zip(sums, parts)]
-                    )
+            for i, batch, tiles, windows in self._batches(fetch, grid, tile_batch):
+                owned = [(*rows[i], *cols[c]) for c in batch for _ in range(grid.b)]
+                parts = self.model.prompt_samples(tiles, windows, owned)
+                parts = [
+                    None if p is None else p.view(len(batch), grid.b, *p.shape[1:]).sum(0) for p in parts
+                ]
+                sums = parts if sums is None else [None if a is None else a + p for a, p in zip(sums, parts)]
             return self.model.universal_prompts(sums, weights)
 
     @property
@@ -267,34 +279,28 @@ class Restorer:
         def padded(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m)
 
-        tops, lefts = _grid(hp, th, overlap, m), _grid(wp, tw, overlap, m)
+        grid = _Grid(_grid(hp, th, overlap, m), _grid(wp, tw, overlap, m), th, tw, hp, wp, b)
         prompts = None
         if self.uses_prompts and self.share_prompts:
-            prompts = self._whole_image_prompts(
-                padded, tops, lefts, (th, tw, hp, wp), weights, precision, tile_batch
-            )
+            prompts = self._whole_image_prompts(padded, grid, weights, precision, tile_batch)
         win = _window(th, overlap if hp > th else 0)[:, None] * _window(tw, overlap if wp > tw else 0)[None]
         win = win.to(self.device)
         # One band of output rows [top, top + th), weighted sums and weights; rows before the next
         # band's top are finished and emitted, the rest move up to start the next band.
         acc = torch.zeros(b, 3, th, wp, device=self.device)
         norm = torch.zeros(th, wp, device=self.device)
-        for i, top in enumerate(tops):
-            for j in range(0, len(lefts), tile_batch):
-                chunk = lefts[j : j + tile_batch]
-                tiles = self._input(torch.cat([padded(top, s, th, tw) for s in chunk]))
-                tiling = {}
-                if prompts is not None:
-                    tiling = {
-                        "prompts": prompts,
-                        "windows": [(top, s, hp, wp) for s in chunk for _ in range(b)],
-                    }
-                tiled_weights = None if weights is None else weights.repeat(len(chunk), 1)
-                pred = self._forward(tiles, tiled_weights, precision, **tiling).view(len(chunk), b, 3, th, tw)
-                for s, p in zip(chunk, pred):
-                    acc[:, :, :, s : s + tw] += p * win
-                    norm[:, s : s + tw] += win
-            finished = (tops[i + 1] if i + 1 < len(tops) else hp) - top  # no later tile touches these
+        for i, batch, tiles, windows in self._batches(padded, grid, tile_batch):
+            tiling = {} if prompts is None else {"prompts": prompts, "windows": windows}
+            tiled_weights = None if weights is None else weights.repeat(len(batch), 1)
+            pred = self._forward(tiles, tiled_weights, precision, **tiling).view(len(batch), b, 3, th, tw)
+            for c, p in zip(batch, pred):
+                s = grid.lefts[c]
+                acc[:, :, :, s : s + tw] += p * win
+                norm[:, s : s + tw] += win
+            if batch[-1] < len(grid.lefts) - 1:
+                continue
+            top = grid.tops[i]  # the band is complete: rows before the next band are finished
+            finished = (grid.tops[i + 1] if i + 1 < len(grid.tops) else hp) - top
             keep = min(finished, h - top)
             for r in range(0, max(keep, 0), EMIT_ROWS):  # small pieces: few full-width temporaries
                 r1 = min(r + EMIT_ROWS, keep)
