@@ -239,3 +239,15 @@ def test_tiles_shrink_to_the_fewest_that_cover_but_not_below_512():
         assert side % 8 == 0 and side <= tile and count == largest
         assert side >= min(tile, 512)
     assert _fit(3000, 768, 32, 8) < 768  # 5 tiles of 632 instead of 5 of 768
+
+
+def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
+    from pipir.infer import auto_tile
+
+    model = pipir.create_model("pip_restormer", "tiny")
+    one, four = auto_tile(model, 1), auto_tile(model, 4)
+    for tile in (one, four):
+        assert tile % 64 == 0 and 128 <= tile <= 2048
+    assert four < one
+    # 1.9 kB per pixel in bf16 for this model: the chosen tile's activations stay under 1.25 GiB
+    assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
