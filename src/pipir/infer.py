@@ -134,7 +134,7 @@ class Restorer:
             else device
         )
         # Channels-last: the convolutions run ~4× faster in that layout with bf16 on a CPU, and the
-        # layers keep it (docs/benchmarks/restore.md); the numbers are those of the default layout.
+        # layers keep it (docs/benchmarks/restore-history.md); the numbers are those of the default layout.
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.sensor = None if sensor is None else sensor.eval().to(self.device)
         self.tasks, self.name, self.info = tuple(tasks), name, info or {}

@@ -58,7 +58,8 @@ def pointwise_depthwise_parts(
 ) -> list[torch.Tensor]:
     """``depthwise(pointwise(x)).chunk(parts, dim=1)`` computed one channel group at a time: the same
     numbers, but each part is a dense tensor. Chunks of a channels-last tensor are strided views,
-    on which the element-wise ops that follow run 3–6× slower on a CPU (docs/benchmarks/restore.md)."""
+    on which the element-wise ops that follow run 3–6× slower on a CPU
+    (docs/benchmarks/restore-history.md)."""
     n = pointwise.out_channels // parts
 
     def part(conv: nn.Conv2d, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
