@@ -230,12 +230,12 @@ def test_batched_tiles_and_images_equal_one_at_a_time(restorer):
 
 
 def test_tiles_shrink_to_the_fewest_that_cover_but_not_below_512():
-    from pipir.infer import _fit, _starts
+    from pipir.infer import _fit, _grid
 
     for length, tile in [(3000, 768), (4000, 768), (8000, 768), (1200, 768), (800, 256), (5000, 2048)]:
         side = _fit(length, tile, 32, 8)
-        largest = len(_starts(length, tile, tile - 32))
-        count = len(_starts(length, side, (side - 32) // 8 * 8))
+        largest = len(_grid(length, tile, 32, 8))
+        count = len(_grid(length, side, 32, 8))
         assert side % 8 == 0 and side <= tile and count == largest
         assert side >= min(tile, 512)
     assert _fit(3000, 768, 32, 8) < 768  # 5 tiles of 632 instead of 5 of 768
