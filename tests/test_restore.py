@@ -251,3 +251,30 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
     assert four < one
     # 1.9 kB per pixel in bf16 for this model: the chosen tile's activations stay under 1.25 GiB
     assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
+
+
+@pytest.mark.parametrize("layout", ["rgb", "grey", "grey1", "rgba", "uint16"])
+def test_restoring_in_place_gives_what_a_new_array_gets(restorer, layout):
+    """``out=image`` (what ``pipir restore`` uses) overwrites input rows only after every tile that
+    reads them has run: identical to restoring into a new array, over several bands of tiles."""
+    rgb = photo(150, 110, seed=1)
+    image = {
+        "rgb": (rgb * 255).astype(np.uint8),
+        "grey": (rgb[:, :, 1] * 255).astype(np.uint8),
+        "grey1": (rgb[:, :, 1:2] * 255).astype(np.uint8),
+        "rgba": np.concatenate([(rgb * 255).astype(np.uint8), np.full((150, 110, 1), 9, np.uint8)], 2),
+        "uint16": (rgb * 65535).astype(np.uint16),
+    }[layout]
+    kwargs = dict(task="derain", tile=48, overlap=8, precision="fp32")
+    fresh = restorer.restore(image, **kwargs).image
+    copy = image.copy()
+    in_place = restorer.restore(copy, out=copy, **kwargs).image
+    assert np.shares_memory(in_place, copy) and np.array_equal(in_place, fresh)
+    assert not np.array_equal(fresh[..., :1], image[..., :1])  # the model did change the image
+    with pytest.raises(pipir.PipirError, match="out must be a"):
+        restorer.restore(image, out=np.empty((150, 111, 3), image.dtype), **kwargs)
+    with pytest.raises(pipir.PipirError, match="out must be a"):
+        restorer.restore(image, out=fresh.astype(np.float32), **kwargs)
+    fresh.flags.writeable = False
+    with pytest.raises(pipir.PipirError, match="read-only"):
+        restorer.restore(image, out=fresh, **kwargs)

@@ -153,7 +153,9 @@ def restore(
             target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)
             if target.resolve() in sources:
                 raise PipirError(f"{target} would overwrite an input; choose another --output folder")
-            result = restorer.restore(image, task=spec, tile=tile_size, overlap=overlap, precision=precision)
+            result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
+                image, task=spec, tile=tile_size, overlap=overlap, precision=precision, out=image
+            )
             write_image(target, result.image)
         except PipirError as err:
             failures += 1

@@ -348,27 +348,41 @@ class Restorer:
         overlap: int = 32,
         precision: str = "auto",
         tile_batch: int | None = None,
+        out: np.ndarray | None = None,
     ) -> Restored:
         """Restore a numpy image: H×W (grey), H×W×3 or H×W×4 (alpha passed through); uint8, uint16
         or float in [0, 1]. The result keeps the input's layout and dtype. Only the tiles being
-        processed are ever held as floats."""
+        processed are ever held as floats.
+
+        ``out``: an array of the result's shape and dtype to write into instead of a new one; it may
+        be ``image`` itself (in place: each output row is written only after the last tile that reads
+        its input row has run), which saves a copy of the photo (``pipir restore`` does this)."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = _split(image)
         h, w = rgb.shape[:2]
-        out = np.empty((h, w) if layout == "grey" else (h, w, 3), dtype=image.dtype)
+        shape = (h, w) if layout == "grey" else (h, w, 3 if alpha is None else 4)
+        if out is None:
+            out = np.empty(shape, dtype=image.dtype)
+        elif out.shape not in (shape, image.shape) or out.dtype != image.dtype or not out.flags.writeable:
+            raise PipirError(
+                f"out must be a writeable {image.dtype} array of shape {shape}, not "
+                f"{out.dtype} {out.shape}{'' if out.flags.writeable else ' (read-only)'}"
+            )
+        result = out.reshape(shape) if out.ndim == 3 and out.shape[2] == 1 else out  # H×W×1 grey
+        target = result if alpha is None else result[:, :, :3]
 
         def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
             return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
 
         def emit(row: int, rows: torch.Tensor) -> None:
-            out[row : row + rows.shape[2]] = _to_layout(rows[0].permute(1, 2, 0), layout, image.dtype)
+            target[row : row + rows.shape[2]] = _to_layout(rows[0].permute(1, 2, 0), layout, image.dtype)
 
         weights, source, tile = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch)
         if alpha is not None:
-            out = np.concatenate([out, alpha[:, :, None]], axis=2)
+            result[:, :, 3] = alpha  # a no-op in place
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
-        return Restored(out, names, source, tile)
+        return Restored(result, names, source, tile)
 
 
 def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str, float]:
@@ -482,11 +496,13 @@ def restore(
     device: str = "auto",
     precision: str = "auto",
     model: str | Path | Restorer | None = None,
+    out: np.ndarray | None = None,
 ) -> Restored:
     """Restore one numpy image with ``model`` (default: the shipped ``pipir-tiny``).
 
     ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
     ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
+    ``out=image`` restores in place (see :meth:`Restorer.restore`).
     """
     if isinstance(model, Restorer):
         restorer = model
@@ -495,7 +511,7 @@ def restore(
         if key not in _DEFAULT:
             _DEFAULT[key] = load(model, device)
         restorer = _DEFAULT[key]
-    return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision)
+    return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision, out=out)
 
 
 __all__: list[Any] = ["DEFAULT_MODEL", "Restored", "Restorer", "load", "restore", "shipped_models"]

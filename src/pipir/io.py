@@ -51,7 +51,8 @@ def read_image(path: str | Path) -> np.ndarray:
     """An image file in its own depth and layout: uint8 or uint16; H×W, H×W×3 or H×W×4.
 
     EXIF orientation is applied. 16-bit RGB is read from TIFF (Pillow reads 16-bit RGB PNG only at
-    8 bits); 16-bit grey works in PNG and TIFF."""
+    8 bits); 16-bit grey works in PNG and TIFF. The array is writeable (``pipir restore`` restores
+    into it)."""
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff") and path.is_file():
         import tifffile
@@ -69,7 +70,7 @@ def read_image(path: str | Path) -> np.ndarray:
         return data
     im = open_image(path)
     if im.mode.startswith("I;16"):
-        return np.asarray(im, dtype=np.uint16)
+        return np.array(im, dtype=np.uint16)
     if im.mode == "I":
         data = np.asarray(im)
         return np.clip(data, 0, 65535).astype(np.uint16)
@@ -88,7 +89,7 @@ def _pixels(im: Image.Image, band: int = 256) -> np.ndarray:
     photo: 0.45 GB to read instead of 0.33 GB)."""
     w, h = im.size
     if w * h <= 1 << 22:
-        return np.asarray(im)
+        return np.array(im)  # a writeable copy (np.asarray's is read-only)
     out = np.empty((h, w) if im.mode == "L" else (h, w, len(im.getbands())), dtype=np.uint8)
     for top in range(0, h, band):
         out[top : top + band] = np.asarray(im.crop((0, top, w, min(h, top + band))))
