@@ -146,3 +146,29 @@ def test_ddp_two_cpu_processes_stay_identical_and_see_different_samples(tmp_path
         assert torch.equal(r0["state"][key], r1["state"][key]), key
     assert len(r0["positions"]) == len(r1["positions"]) == 6
     assert not set(r0["positions"]) & set(r1["positions"])
+
+
+def test_gradient_clipping_bounds_the_gradient_that_steps(tmp_path):
+    """``trainer.gradient_clip_val`` reaches Lightning: the gradients the optimiser steps with (still
+    on the parameters at the end of the batch) have at most that total norm; without it they are larger."""
+    from lightning.pytorch.callbacks import Callback
+
+    class Norms(Callback):
+        def __init__(self):
+            self.norms = []
+
+        def on_train_batch_end(self, trainer, module, *args):
+            grads = [p.grad for p in module.parameters() if p.grad is not None]
+            self.norms.append(torch.nn.utils.get_total_norm(grads).item())
+
+    runs = {}
+    for clip in ("null", "1.0e-3"):
+        norms = Norms()
+        config = load_config(
+            None,
+            ["trainer.max_steps=2", *QUICK, f"trainer.gradient_clip_val={clip}", f"output={tmp_path}/{clip}"],
+        )
+        fit(config, progress=False, callbacks=(norms,))
+        runs[clip] = norms.norms
+    assert len(runs["1.0e-3"]) == 2 and max(runs["1.0e-3"]) <= 1.0e-3 * 1.001
+    assert min(runs["null"]) > 1.0e-2

@@ -87,6 +87,9 @@ class TrainerConfig:
     log_every: int = 10  # steps
     stop_at_step: int | None = None  # stop early, as if interrupted (the schedule keeps max_steps)
     threads: int | None = None  # torch CPU threads per process
+    # Clip the gradients' total norm to this (None: no clipping). The official code instead rescales a
+    # loss above 5× its running minimum; a tiny model at lr 2e-3 diverged once without either.
+    gradient_clip_val: float | None = None
 
 
 @dataclass

@@ -96,6 +96,7 @@ def fit(
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         precision=t.precision,
+        gradient_clip_val=t.gradient_clip_val,
         callbacks=callbacks,
         logger=_loggers(output),
         log_every_n_steps=t.log_every,
