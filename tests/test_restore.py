@@ -279,3 +279,22 @@ def test_restoring_in_place_gives_what_a_new_array_gets(restorer, layout):
     fresh.flags.writeable = False
     with pytest.raises(pipir.PipirError, match="read-only"):
         restorer.restore(image, out=fresh, **kwargs)
+
+
+def test_progress_counts_every_tile_of_both_passes(restorer):
+    """``progress(done, total)`` after each batch of tiles: the encoder-only prompt pass and the
+    restore pass each visit every tile, so a 150×110 image in 48-pixel tiles reports 2 × tiles."""
+    from pipir.infer import _fit, _grid
+
+    calls = []
+    image = (photo(150, 110, seed=2) * 255).astype(np.uint8)
+    restorer.restore(
+        image, task="denoise", tile=48, overlap=8, tile_batch=2, progress=lambda *a: calls.append(a)
+    )
+    th, tw = _fit(152, 48, 8, 8), _fit(112, 48, 8, 8)  # the image padded to the model's multiple of 8
+    tiles = len(_grid(152, th, 8, 8)) * len(_grid(112, tw, 8, 8))
+    assert tiles > 4 and all(total == 2 * tiles for _, total in calls)
+    assert [done for done, _ in calls] == sorted({done for done, _ in calls}) and calls[-1][0] == 2 * tiles
+    whole = []
+    restorer.restore(image, task="denoise", progress=lambda *a: whole.append(a))
+    assert whole == [(1, 1)]

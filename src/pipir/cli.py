@@ -129,7 +129,7 @@ def restore(
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
 ) -> None:
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
-    from rich.progress import track
+    from rich.progress import Progress
 
     from pipir.infer import load
     from pipir.io import read_image, write_image
@@ -145,26 +145,39 @@ def restore(
     restorer = load(model, device)
     sources = {p.resolve() for p, _ in files}
     failures = 0
-    for path, _explicit in track(
-        files, description="restoring", console=Console(stderr=True), transient=True
-    ):
-        try:
-            image = read_image(path)
-            target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)
-            if target.resolve() in sources:
-                raise PipirError(f"{target} would overwrite an input; choose another --output folder")
-            result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
-                image, task=spec, tile=tile_size, overlap=overlap, precision=precision, out=image
+    bar = Progress(console=Console(stderr=True), transient=True)
+    images = bar.add_task("images", total=len(files))
+    tiles = bar.add_task("tiles", total=None)  # of the image being restored, both passes
+    with bar:
+        for path, _explicit in bar.track(files, task_id=images):
+            bar.reset(tiles, total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(tiles, completed=done, total=total)
+
+            try:
+                image = read_image(path)
+                target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)
+                if target.resolve() in sources:
+                    raise PipirError(f"{target} would overwrite an input; choose another --output folder")
+                result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
+                    image,
+                    task=spec,
+                    tile=tile_size,
+                    overlap=overlap,
+                    precision=precision,
+                    out=image,
+                    progress=progress,
+                )
+                write_image(target, result.image)
+            except PipirError as err:
+                failures += 1
+                print(f"error: {err}", file=sys.stderr)
+                continue
+            used = ", ".join(f"{name} {weight:.2f}" for name, weight in result.top(3)) or "no prompts"
+            console.print(
+                f"{path} → {target}  [{result.source}: {used}]", highlight=False, markup=False, soft_wrap=True
             )
-            write_image(target, result.image)
-        except PipirError as err:
-            failures += 1
-            print(f"error: {err}", file=sys.stderr)
-            continue
-        used = ", ".join(f"{name} {weight:.2f}" for name, weight in result.top(3)) or "no prompts"
-        console.print(
-            f"{path} → {target}  [{result.source}: {used}]", highlight=False, markup=False, soft_wrap=True
-        )
     if failures:
         print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
         raise typer.Exit(2)

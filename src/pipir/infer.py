@@ -25,6 +25,7 @@ from pipir.models.pip import TASKS, PIPNet, task_weights
 TaskSpec = str | int | dict | list | torch.Tensor
 Fetch = Callable[[int, int, int, int], torch.Tensor]  # (top, left, height, width) -> B×3×h×w
 Emit = Callable[[int, torch.Tensor], None]  # (first row, B×3×n×W finished rows)
+Progress = Callable[[int, int], None]  # (tile passes done, tile passes in all)
 EMIT_ROWS = 32  # finished rows are handed on in pieces of this height
 
 
@@ -218,7 +219,7 @@ class Restorer:
                 yield i, cols, tiles, windows
 
     def _whole_image_prompts(
-        self, fetch: Fetch, grid: _Grid, weights, precision, tile_batch
+        self, fetch: Fetch, grid: _Grid, weights, precision, tile_batch, tick: Callable[[int], None]
     ) -> list[torch.Tensor]:
         """First pass of tiled restoration: every tile runs the encoder and adds its own part of the
         image to the S×S samples from which the prompts are made, so that all tiles then share the
@@ -234,6 +235,7 @@ class Restorer:
                     None if p is None else p.view(len(batch), grid.b, *p.shape[1:]).sum(0) for p in parts
                 ]
                 sums = parts if sums is None else [None if a is None else a + p for a, p in zip(sums, parts)]
+                tick(len(batch))
             return self.model.universal_prompts(sums, weights)
 
     @property
@@ -252,6 +254,7 @@ class Restorer:
         overlap: int,
         precision: str,
         tile_batch: int | None,
+        progress: Progress | None = None,
     ) -> tuple[torch.Tensor | None, str, int | None]:
         """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
         input, ``emit(row, rows)`` takes finished output rows (B×3×n×W). Tiles run one band of rows at
@@ -260,7 +263,8 @@ class Restorer:
 
         Tiles cover the image padded (by reflection, as the model pads a whole image) to a multiple
         of the model's down-sampling factor, start at multiples of it, and share the whole image's
-        prompts (a first, encoder-only pass), so that tiling changes the result little."""
+        prompts (a first, encoder-only pass), so that tiling changes the result little.
+        ``progress(done, total)`` is called after every batch of tiles (tiles of both passes)."""
         precision = self.resolve_precision(precision)
         tile_batch = tile_batch or self.default_tile_batch
         if tile == "auto":
@@ -271,6 +275,8 @@ class Restorer:
         weights, source = self.prompt_weights(fetch, b, h, w, task)
         if tile is None or (h <= tile and w <= tile):
             emit(0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision))
+            if progress is not None:
+                progress(1, 1)
             return weights, source, tile
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
@@ -280,9 +286,18 @@ class Restorer:
             return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m)
 
         grid = _Grid(_grid(hp, th, overlap, m), _grid(wp, tw, overlap, m), th, tw, hp, wp, b)
+        shared = self.uses_prompts and self.share_prompts
+        done, total = 0, len(grid.tops) * len(grid.lefts) * (2 if shared else 1)
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total)
+
         prompts = None
-        if self.uses_prompts and self.share_prompts:
-            prompts = self._whole_image_prompts(padded, grid, weights, precision, tile_batch)
+        if shared:
+            prompts = self._whole_image_prompts(padded, grid, weights, precision, tile_batch, tick)
         # The tiles form a grid and share one separable window, so the blending weights' sum is
         # the product of a row sum and a column sum: no image-wide weight buffer.
         wr, wc = _window(th, overlap if hp > th else 0), _window(tw, overlap if wp > tw else 0)
@@ -303,6 +318,7 @@ class Restorer:
             for c, p in zip(batch, pred):
                 s = grid.lefts[c]
                 acc[:, :, :, s : s + tw] += p * win
+            tick(len(batch))
             if batch[-1] < len(grid.lefts) - 1:
                 continue
             top = grid.tops[i]  # the band is complete: rows before the next band are finished
@@ -324,6 +340,7 @@ class Restorer:
         overlap: int = 32,
         precision: str = "auto",
         tile_batch: int | None = None,
+        progress: Progress | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
         """Restore B×3×H×W in [0, 1]; returns (restored, prompt weights B×K or None, their source)."""
         x = x.to(torch.float32)
@@ -336,7 +353,7 @@ class Restorer:
             out[:, :, row : row + rows.shape[2]] = rows.to(out.device)
 
         weights, source, _ = self._run(
-            fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch
+            fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
         )
         return out, weights, source
 
@@ -349,6 +366,7 @@ class Restorer:
         precision: str = "auto",
         tile_batch: int | None = None,
         out: np.ndarray | None = None,
+        progress: Progress | None = None,
     ) -> Restored:
         """Restore a numpy image: H×W (grey), H×W×3 or H×W×4 (alpha passed through); uint8, uint16
         or float in [0, 1]. The result keeps the input's layout and dtype. Only the tiles being
@@ -356,7 +374,8 @@ class Restorer:
 
         ``out``: an array of the result's shape and dtype to write into instead of a new one; it may
         be ``image`` itself (in place: each output row is written only after the last tile that reads
-        its input row has run), which saves a copy of the photo (``pipir restore`` does this)."""
+        its input row has run), which saves a copy of the photo (``pipir restore`` does this).
+        ``progress(done, total)`` is told after every batch of tiles how far the restoration is."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = _split(image)
         h, w = rgb.shape[:2]
@@ -378,7 +397,9 @@ class Restorer:
         def emit(row: int, rows: torch.Tensor) -> None:
             target[row : row + rows.shape[2]] = _to_layout(rows[0].permute(1, 2, 0), layout, image.dtype)
 
-        weights, source, tile = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch)
+        weights, source, tile = self._run(
+            fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress
+        )
         if alpha is not None:
             result[:, :, 3] = alpha  # a no-op in place
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
