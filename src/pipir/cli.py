@@ -148,13 +148,13 @@ def restore(
     bar = Progress(console=Console(stderr=True), transient=True)
     images = bar.add_task("images", total=len(files))
     tiles = bar.add_task("tiles", total=None)  # of the image being restored, both passes
+
+    def progress(done: int, total: int) -> None:
+        bar.update(tiles, completed=done, total=total)
+
     with bar:
         for path, _explicit in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(tiles, completed=done, total=total)
-
             try:
                 image = read_image(path)
                 target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)

@@ -267,6 +267,7 @@ class Restorer:
         ``progress(done, total)`` is called after every batch of tiles (tiles of both passes)."""
         precision = self.resolve_precision(precision)
         tile_batch = tile_batch or self.default_tile_batch
+        progress = progress or (lambda done, total: None)
         if tile == "auto":
             tile = auto_tile(self.model, tile_batch, self.device)
         if tile is not None and tile <= 2 * overlap:
@@ -275,8 +276,7 @@ class Restorer:
         weights, source = self.prompt_weights(fetch, b, h, w, task)
         if tile is None or (h <= tile and w <= tile):
             emit(0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision))
-            if progress is not None:
-                progress(1, 1)
+            progress(1, 1)
             return weights, source, tile
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
@@ -292,8 +292,7 @@ class Restorer:
         def tick(n: int) -> None:
             nonlocal done
             done += n
-            if progress is not None:
-                progress(done, total)
+            progress(done, total)
 
         prompts = None
         if shared:
