@@ -38,7 +38,9 @@ def photo(h=48, w=64, seed=0):
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (37, 53, 3), (8, 8, 3)])
@@ -87,6 +89,36 @@ def test_tiles_own_every_row_once_and_start_on_the_models_grid():
         assert owned[0][0] == 0 and owned[-1][1] == length
         assert all(a[1] == b[0] for a, b in zip(owned, owned[1:]))
         assert all(s <= r0 and r1 <= s + tile for s, (r0, r1) in zip(starts, owned))
+
+
+class _TileDependent(torch.nn.Module):
+    """An output that depends on the whole tile (its mean), so that every blending error shows."""
+
+    multiple = 8
+
+    def forward(self, x):
+        return 0.5 * x + 0.5 * x.mean(dim=(2, 3), keepdim=True)
+
+
+@pytest.mark.parametrize("shape", [(203, 317), (90, 317), (203, 70), (128, 200)])
+def test_tiles_blend_into_the_window_weighted_average_of_their_outputs(shape):
+    from pipir.infer import Restorer, _fit, _grid, _window
+    from pipir.models.common import pad_to_multiple
+
+    model, tile, overlap, m = _TileDependent(), 96, 16, 8
+    x = torch.rand(2, 3, *shape, generator=torch.Generator().manual_seed(0))
+    got, _, _ = Restorer(model, tasks=()).restore_tensor(x, tile=tile, overlap=overlap, precision="fp32")
+    # The reference: every tile's output, weighted by the window, summed on an image-wide canvas.
+    xp = pad_to_multiple(x, m)
+    hp, wp = xp.shape[-2:]
+    th, tw = _fit(hp, tile, overlap, m), _fit(wp, tile, overlap, m)
+    win = _window(th, overlap if hp > th else 0)[:, None] * _window(tw, overlap if wp > tw else 0)[None]
+    total, weight = torch.zeros_like(xp), torch.zeros(hp, wp)
+    for t in _grid(hp, th, overlap, m):
+        for s in _grid(wp, tw, overlap, m):
+            total[..., t : t + th, s : s + tw] += model(xp[..., t : t + th, s : s + tw]) * win
+            weight[t : t + th, s : s + tw] += win
+    assert torch.allclose(got, (total / weight)[..., : shape[0], : shape[1]], atol=1e-6)
 
 
 def test_mixture_weights_reach_the_model(restorer):

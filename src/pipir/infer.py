@@ -24,9 +24,8 @@ from pipir.models.pip import TASKS, PIPNet, task_weights
 
 TaskSpec = str | int | dict | list | torch.Tensor
 Fetch = Callable[[int, int, int, int], torch.Tensor]  # (top, left, height, width) -> B×3×h×w
-Emit = Callable[[int, torch.Tensor], None]  # (first row, B×3×n×W finished rows)
+Emit = Callable[[int, int, torch.Tensor], None]  # (top, left, B×3×n×m finished block)
 Progress = Callable[[int, int], None]  # (tile passes done, tile passes in all)
-EMIT_ROWS = 32  # finished rows are handed on in pieces of this height
 
 
 @dataclass
@@ -257,9 +256,10 @@ class Restorer:
         progress: Progress | None = None,
     ) -> tuple[torch.Tensor | None, str, int | None]:
         """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
-        input, ``emit(row, rows)`` takes finished output rows (B×3×n×W). Tiles run one band of rows at
-        a time and rows are emitted as soon as no later tile touches them, so memory depends on the
-        tile size and the image width, not on the image height.
+        input, ``emit(top, left, block)`` takes a finished B×3×n×m block of the output. Tiles run in
+        raster order and each hands on the block that no later tile touches (with an in-place
+        ``emit``, no later tile reads it either), so memory depends on the tile size, and on the
+        image width only through a strip as high as the tiles' overlap.
 
         Tiles cover the image padded (by reflection, as the model pads a whole image) to a multiple
         of the model's down-sampling factor, start at multiples of it, and share the whole image's
@@ -275,7 +275,7 @@ class Restorer:
         b, h, w = shape
         weights, source = self.prompt_weights(fetch, b, h, w, task)
         if tile is None or (h <= tile and w <= tile):
-            emit(0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision))
+            emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision))
             progress(1, 1)
             return weights, source, tile
         m = self.multiple
@@ -306,29 +306,40 @@ class Restorer:
         for s in grid.lefts:
             col_sum[s : s + tw] += wc
         win = (wr[:, None] * wc[None]).to(self.device)
-        row_sum, col_sum = row_sum.to(self.device), col_sum[:w].to(self.device)
-        # One band of output rows [top, top + th) of weighted sums; rows before the next band's
-        # top are finished and emitted, the rest move up to start the next band.
-        acc = torch.zeros(b, 3, th, wp, device=self.device)
+        row_sum, col_sum = row_sum.to(self.device), col_sum.to(self.device)
+        # Weighted sums still waiting for a neighbour: ``below`` holds the band's contributions to
+        # the rows it shares with the next band (image-wide, but only as high as that overlap),
+        # ``right`` the last tile's contributions to the columns it shares with the next tile. A tile
+        # adds both to its own output, and the block that no later tile touches is then finished.
+        tops, lefts = [*grid.tops, hp], [*grid.lefts, wp]
+        shared_rows = [t0 + th - t1 for t0, t1 in zip(tops[:-2], tops[1:-1])]
+        below = torch.zeros(b, 3, max(shared_rows, default=0), wp, device=self.device)
+        # Buffers made once: a tile's blocks, allocated afresh and some kept into the next tile's
+        # forward pass, would fragment the heap a little more with every tile.
+        q, right = (
+            torch.empty(b, 3, th, tw, device=self.device),
+            torch.empty(b, 3, th, tw, device=self.device),
+        )
         for i, batch, tiles, windows in self._batches(padded, grid, tile_batch):
             tiling = {} if prompts is None else {"prompts": prompts, "windows": windows}
             tiled_weights = None if weights is None else weights.repeat(len(batch), 1)
             pred = self._forward(tiles, tiled_weights, precision, **tiling).view(len(batch), b, 3, th, tw)
+            top, done_rows = tops[i], tops[i + 1] - tops[i]  # rows no later band touches
+            above = shared_rows[i - 1] if i else 0
             for c, p in zip(batch, pred):
-                s = grid.lefts[c]
-                acc[:, :, :, s : s + tw] += p * win
+                s, done_cols = lefts[c], lefts[c + 1] - lefts[c]
+                torch.mul(p, win, out=q)
+                first = lefts[c - 1] + tw - s if c else 0  # columns the tile to the left covered
+                q[..., :first] += right[..., :first]
+                q[:, :, :above, first:] += below[:, :, :above, s + first : s + tw]
+                right[..., : tw - done_cols] = q[..., done_cols:]
+                if i + 1 < len(grid.tops):
+                    below[:, :, : th - done_rows, s : s + done_cols] = q[:, :, done_rows:, :done_cols]
+                rows, cols = min(done_rows, h - top), min(done_cols, w - s)
+                if rows > 0 and cols > 0:
+                    block = q[:, :, :rows, :cols].div_(row_sum[top : top + rows, None])
+                    emit(top, s, block.div_(col_sum[None, s : s + cols]))
             tick(len(batch))
-            if batch[-1] < len(grid.lefts) - 1:
-                continue
-            top = grid.tops[i]  # the band is complete: rows before the next band are finished
-            finished = (grid.tops[i + 1] if i + 1 < len(grid.tops) else hp) - top
-            keep = min(finished, h - top)
-            for r in range(0, max(keep, 0), EMIT_ROWS):  # small pieces: few full-width temporaries
-                r1 = min(r + EMIT_ROWS, keep)
-                norm = row_sum[top + r : top + r1, None] * col_sum[None]
-                emit(top + r, acc[:, :, r:r1, :w] / norm)
-            acc[:, :, : th - finished] = acc[:, :, finished:].clone()
-            acc[:, :, th - finished :] = 0
         return weights, source, tile
 
     def restore_tensor(
@@ -348,8 +359,8 @@ class Restorer:
         def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             return x[:, :, t : t + hh, s : s + ww]
 
-        def emit(row: int, rows: torch.Tensor) -> None:
-            out[:, :, row : row + rows.shape[2]] = rows.to(out.device)
+        def emit(t: int, s: int, block: torch.Tensor) -> None:
+            out[:, :, t : t + block.shape[2], s : s + block.shape[3]] = block.to(out.device)
 
         weights, source, _ = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
@@ -372,8 +383,8 @@ class Restorer:
         processed are ever held as floats.
 
         ``out``: an array of the result's shape and dtype to write into instead of a new one; it may
-        be ``image`` itself (in place: each output row is written only after the last tile that reads
-        its input row has run), which saves a copy of the photo (``pipir restore`` does this).
+        be ``image`` itself (in place: each output pixel is written only after the last tile that
+        reads it has run), which saves a copy of the photo (``pipir restore`` does this).
         ``progress(done, total)`` is told after every batch of tiles how far the restoration is."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = _split(image)
@@ -393,8 +404,9 @@ class Restorer:
             crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
             return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
 
-        def emit(row: int, rows: torch.Tensor) -> None:
-            target[row : row + rows.shape[2]] = _to_layout(rows[0].permute(1, 2, 0), layout, image.dtype)
+        def emit(t: int, s: int, block: torch.Tensor) -> None:
+            rows, cols = block.shape[2:]
+            target[t : t + rows, s : s + cols] = _to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
 
         weights, source, tile = self._run(
             fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress
@@ -432,7 +444,7 @@ def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str, float
 
 
 def _to_layout(rgb: torch.Tensor, layout: str, dtype: np.dtype) -> np.ndarray:
-    """Float RGB rows (n×W×3 in [0, 1], changed in place) → the caller's layout (grey: BT.601
+    """A float RGB block (n×m×3 in [0, 1], changed in place) → the caller's layout (grey: BT.601
     luma) and dtype."""
     out = rgb @ torch.tensor([0.299, 0.587, 0.114], device=rgb.device) if layout == "grey" else rgb
     if np.issubdtype(dtype, np.integer):
