@@ -1,5 +1,6 @@
 """The restore path: any size and layout, tiling, prompt weights, bad input, CLI, ONNX."""
 
+import os
 import subprocess
 import sys
 
@@ -284,6 +285,20 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
     assert four < one
     # 1.9 kB per pixel in bf16 for this model: the chosen tile's activations stay under 1.25 GiB
     assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
+
+
+def test_auto_tile_counts_the_page_cache_as_available(monkeypatch):
+    import pipir.infer as infer
+
+    model = pipir.create_model("pip_restormer", "tiny")
+    free = infer.available_memory()
+    assert 0 < free <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if sys.platform == "linux":  # MemAvailable: free pages plus the cache the kernel can drop
+        assert free >= os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    monkeypatch.setattr(infer, "available_memory", lambda: 1 << 30)  # a quarter: 256 MiB
+    small = infer.auto_tile(model)
+    monkeypatch.setattr(infer, "available_memory", lambda: 64 << 30)  # capped at 1.25 GiB
+    assert small < infer.auto_tile(model) == infer.auto_tile(model)
 
 
 @pytest.mark.parametrize("layout", ["rgb", "grey", "grey1", "rgba", "uint16"])

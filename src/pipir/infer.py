@@ -452,6 +452,23 @@ def _to_layout(rgb: torch.Tensor, layout: str, dtype: np.dtype) -> np.ndarray:
     return out.cpu().numpy().astype(dtype, copy=False)
 
 
+def available_memory() -> int:
+    """Bytes this machine can give a process now: Linux's ``MemAvailable`` (free memory plus the
+    page cache it can drop: "free" alone shrinks after every large file read or written, and with
+    it the tile), else the free pages, else 8 GiB."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) << 10
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
 def auto_tile(model: nn.Module, tile_batch: int = 1, device: torch.device | str = "cpu") -> int:
     """The largest tile (a multiple of 64, 128–2048) whose activations fit in the budget: on a CPU
     1.25 GiB or a quarter of the free memory, whichever is less (larger tiles are not faster there:
@@ -462,11 +479,7 @@ def auto_tile(model: nn.Module, tile_batch: int = 1, device: torch.device | str 
     if device.type == "cuda":
         budget = torch.cuda.mem_get_info(device)[0] // 4
     else:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            free = 8 << 30
-        budget = min(5 << 28, free // 4)
+        budget = min(5 << 28, available_memory() // 4)
     backbone = getattr(model, "backbone", model)
     bytes_per_pixel = 200 * getattr(backbone, "skip_channels", (48,))[0]
     side = int(math.sqrt(budget / (bytes_per_pixel * tile_batch)))
