@@ -5,7 +5,8 @@
 
 Each size and mode runs in a fresh process: ``cli`` runs the whole ``pipir restore`` command on a PNG
 (load the model, read, restore in place, write the result); ``api`` times ``restorer.restore(image)``
-alone, which returns a new array (the caller then holds input and output). Both use ``tile="auto"``
+alone, which returns a new array (the caller then holds input and output), in a process without
+the command's memory settings (``pipir.launch``: what a library caller gets). Both use ``tile="auto"``
 and the default precision. The process reports its own peak RSS (VmHWM: ``ru_maxrss`` would carry
 over the parent's peak from before ``exec``), which includes the ~0.3 GB of torch itself. Also measures bf16
 against fp32 on a 512² crop. Writes docs/benchmarks/restore.json and .md. Targets: 12 MP in
@@ -28,6 +29,9 @@ except ImportError:  # run as a script
 
 CHILD = r"""
 import json, sys, tempfile, time
+if sys.argv[4] == "cli":  # what the pipir command does before torch starts (pipir.launch)
+    from pipir.launch import tune_memory
+    tune_memory()
 import torch
 torch.set_num_threads(int(sys.argv[2]))
 import pipir

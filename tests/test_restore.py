@@ -40,7 +40,7 @@ def photo(h=48, w=64, seed=0):
 
 def run_cli(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-m", "pipir.launch", *args], capture_output=True, text=True, cwd=cwd
     )
 
 

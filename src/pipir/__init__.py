@@ -1,12 +1,27 @@
-"""pipir: universal image restoration with Prompt-In-Prompt learning."""
+"""pipir: universal image restoration with Prompt-In-Prompt learning.
 
-from pipir.checkpoints import load_weights
-from pipir.errors import PipirError
-from pipir.infer import Restored, Restorer, load, restore
-from pipir.models import TASKS, PIPBlock, create_model, task_weights
+The names below load on first use (PEP 562), so that ``import pipir`` does not import torch: the
+``pipir`` command tunes the process's memory settings before torch starts (``pipir.launch``)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+_WHERE = {
+    "load_weights": "pipir.checkpoints",
+    "PipirError": "pipir.errors",
+    "Restored": "pipir.infer",
+    "Restorer": "pipir.infer",
+    "load": "pipir.infer",
+    "restore": "pipir.infer",
+    "TASKS": "pipir.models",
+    "PIPBlock": "pipir.models",
+    "create_model": "pipir.models",
+    "task_weights": "pipir.models",
+}
 __all__ = [
     "TASKS",
     "PIPBlock",
@@ -19,3 +34,21 @@ __all__ = [
     "restore",
     "task_weights",
 ]
+
+if TYPE_CHECKING:
+    from pipir.checkpoints import load_weights
+    from pipir.errors import PipirError
+    from pipir.infer import Restored, Restorer, load, restore
+    from pipir.models import TASKS, PIPBlock, create_model, task_weights
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'pipir' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -1,0 +1,53 @@
+"""The ``pipir`` command's entry point: process-wide memory settings first, then the CLI.
+
+Restoring a large photo allocates and frees a few GB of tile activations per tile. Two settings
+that only the process's owner may choose (a library must not change them for its caller) make that
+faster and its peak lower and steadier (measured in docs/benchmarks/restore-history.md):
+
+- ``THP_MEM_ALLOC_ENABLE=1``: torch backs tensors of 2 MB and more with transparent huge pages,
+  which cuts the page faults of the freshly mapped activations ~10×. torch reads it once, at its
+  first allocation, so it is set before torch is imported.
+- ``mallopt(M_MMAP_THRESHOLD, 8 MB)``: glibc maps allocations of 8 MB and more on their own and
+  returns them when freed, instead of raising its threshold to the largest freed block (up to
+  32 MB) and keeping those in its heap, where they fragment and the peak grows with the number of
+  tiles.
+
+A setting the user made (the environment variable, or ``mmap_threshold`` in ``GLIBC_TUNABLES``)
+is left alone; off Linux/glibc both are no-ops. In your own program, call :func:`tune_memory`
+before importing torch to get the same.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+MMAP_THRESHOLD = 8 << 20
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def tune_memory(mmap_threshold: int = MMAP_THRESHOLD) -> dict[str, bool]:
+    """Apply the settings above to this process; returns which of them took effect."""
+    applied = {"huge_pages": False, "mmap_threshold": False}
+    if not sys.platform.startswith("linux"):
+        return applied
+    if "torch" not in sys.modules:
+        applied["huge_pages"] = os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1") == "1"
+    if "mmap_threshold" not in os.environ.get("GLIBC_TUNABLES", ""):
+        try:
+            applied["mmap_threshold"] = ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, mmap_threshold) == 1
+        except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+            pass
+    return applied
+
+
+def main() -> None:
+    tune_memory()
+    from pipir.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
