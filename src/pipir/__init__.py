@@ -22,24 +22,19 @@ _WHERE = {
     "create_model": "pipir.models",
     "task_weights": "pipir.models",
 }
-__all__ = [
-    "TASKS",
-    "PIPBlock",
-    "PipirError",
-    "Restored",
-    "Restorer",
-    "create_model",
-    "load",
-    "load_weights",
-    "restore",
-    "task_weights",
-]
+__all__ = list(_WHERE)
 
-if TYPE_CHECKING:
-    from pipir.checkpoints import load_weights
-    from pipir.errors import PipirError
-    from pipir.infer import Restored, Restorer, load, restore
-    from pipir.models import TASKS, PIPBlock, create_model, task_weights
+if TYPE_CHECKING:  # what type checkers and editors see (``X as X``: a re-export)
+    from pipir.checkpoints import load_weights as load_weights
+    from pipir.errors import PipirError as PipirError
+    from pipir.infer import Restored as Restored
+    from pipir.infer import Restorer as Restorer
+    from pipir.infer import load as load
+    from pipir.infer import restore as restore
+    from pipir.models import TASKS as TASKS
+    from pipir.models import PIPBlock as PIPBlock
+    from pipir.models import create_model as create_model
+    from pipir.models import task_weights as task_weights
 
 
 def __getattr__(name: str):
