@@ -107,7 +107,7 @@ def test_rain_adds_brighter_streaks_at_the_requested_angle(angle):
     assert abs(estimated - angle) < 5
 
 
-@pytest.mark.parametrize("kind", list(degrade.KINDS))
+@pytest.mark.parametrize("kind", [k for k in degrade.KINDS if k != "clean"])
 def test_same_seed_same_output_other_seed_other_output(photo, kind):
     a = degrade.apply(photo, kind, seed=11)
     b = degrade.apply(photo, kind, seed=11)

@@ -320,7 +320,9 @@ def export_onnx_command(
         console.print(f"wrote {path}", highlight=False)
 
 
-data_app = typer.Typer(help="Datasets: check the standard benchmarks' layout.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Datasets: fetch the real photos; check the standard benchmarks' layout.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
@@ -359,6 +361,21 @@ def data_check(
         raise typer.Exit(2)
     if any(row.problems for row in rows):
         raise typer.Exit(1)
+
+
+@data_app.command("photos")
+def data_photos(
+    dest: Path = typer.Argument(..., help="folder to write the photos into (e.g. data/photos)"),
+    cache: Path = typer.Option(None, help="where downloaded packages are kept (default DEST/.packages)"),
+) -> None:
+    """Download the real photographs from Debian packages and PyPI wheels (about 1 GB of packages,
+    270 photos, ~190 MB) and normalise them; the committed split names them."""
+    from pipir.data.photos import SPLITS, fetch, read_split
+
+    rows = fetch(dest, cache, log=lambda line: console.print(line, highlight=False))
+    split = read_split()
+    counts = {s: sum(split.get(r["name"]) == s for r in rows) for s in SPLITS}
+    console.print(f"{len(rows)} photos in {dest}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from pipir.degrade.blur import blur
+from pipir.degrade.camera import camera
 from pipir.degrade.common import RANGES, check_image, to_float, to_uint
 from pipir.degrade.haze import haze
+from pipir.degrade.jpeg import clean, jpeg
 from pipir.degrade.lowlight import lowlight
 from pipir.degrade.noise import noise
 from pipir.degrade.rain import rain
@@ -27,17 +29,28 @@ Degradation = Callable[..., tuple[np.ndarray, dict[str, Any]]]
 
 # Physical order for mixtures: the scene's atmosphere (haze), then what is close to the camera
 # (rain streaks, unattenuated), then the optics and camera motion (blur), then exposure with its
-# sensor noise (low light), then additive sensor noise.
+# sensor noise (low light), then sensor noise (white or camera-like), then the JPEG encoder.
 KINDS: dict[str, Degradation] = {
+    "clean": clean,
     "haze": haze,
     "rain": rain,
     "blur": blur,
     "lowlight": lowlight,
     "noise": noise,
+    "camera": camera,
+    "jpeg": jpeg,
 }
-# Which restoration task removes each degradation (index into pipir.TASKS).
-TASK_OF = {"noise": "denoise", "rain": "derain", "haze": "dehaze", "blur": "deblur", "lowlight": "lowlight"}
-KIND_OF = {task: kind for kind, task in TASK_OF.items()}
+# Which restoration task removes each degradation (index into pipir.TASKS); "clean" and "jpeg" have
+# no prompt of their own ("clean" is the classifier's sixth answer, JPEG comes with every task).
+TASK_OF = {
+    "noise": "denoise",
+    "camera": "denoise",
+    "rain": "derain",
+    "haze": "dehaze",
+    "blur": "deblur",
+    "lowlight": "lowlight",
+}
+KIND_OF = {"denoise": "noise", "derain": "rain", "dehaze": "haze", "deblur": "blur", "lowlight": "lowlight"}
 
 
 def apply(
@@ -96,8 +109,11 @@ __all__ = [
     "TASK_OF",
     "apply",
     "blur",
+    "camera",
     "check_image",
+    "clean",
     "haze",
+    "jpeg",
     "lowlight",
     "noise",
     "rain",

@@ -18,8 +18,17 @@ RANGES: dict[str, dict[str, Any]] = {
         "width": (1.0, 2.5),  # pixels
         "angle": (-30.0, 30.0),  # degrees from vertical, positive leans the top to the right
         "brightness": (0.55, 0.95),  # streak intensity
+        "blur": (0.0, 1.5),  # defocus of the streaks (Gaussian std, pixels; below 0.3: sharp)
     },
     "haze": {"beta": (0.6, 2.0), "airlight": (0.75, 1.0)},
+    # Poisson-Gaussian camera noise: at mid-grey its std is 0.02-0.08 (5-20 on the 0-255 scale)
+    "camera": {
+        "shot": (0.0005, 0.012),  # variance per unit signal
+        "read": (0.002, 0.03),  # signal-independent std
+        "blur": (0.0, 1.2),  # spatial correlation: Gaussian std in pixels (below 0.3: white)
+        "rho": (0.0, 0.8),  # correlation between the colour channels
+    },
+    "jpeg": {"quality": (30.0, 95.0)},
     "blur": {
         "kernel": ["motion", "motion", "defocus", "gaussian"],
         "size": (9, 25),  # motion kernel support, pixels
@@ -41,8 +50,11 @@ LIMITS: dict[str, dict[str, tuple[float, float]]] = {
         "width": (0.5, 10.0),
         "angle": (-90.0, 90.0),
         "brightness": (0.0, 1.0),
+        "blur": (0.0, 10.0),
     },
     "haze": {"beta": (0.0, 10.0), "airlight": (0.0, 1.0)},
+    "camera": {"shot": (0.0, 0.1), "read": (0.0, 0.2), "blur": (0.0, 5.0), "rho": (0.0, 1.0)},
+    "jpeg": {"quality": (1.0, 100.0)},
     "blur": {"size": (3, 101), "radius": (0.5, 30.0), "sigma": (0.1, 30.0)},
     "lowlight": {"luminance": (0.001, 0.5), "gamma": (0.5, 4.0), "shot": (0.0, 0.1), "read": (0.0, 0.2)},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from pipir.degrade.common import draw, fft_convolve
 
@@ -30,19 +31,24 @@ def rain(
     width: float | None = None,
     angle: float | None = None,
     brightness: float | None = None,
+    blur: float | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """Random seeds (``density`` of the pixels, random strength) smeared by a streak kernel form a
-    rain layer S; it is screen-blended (out = 1 − (1 − I)(1 − b·S)), so rain only brightens."""
+    """Random seeds (``density`` of the pixels, random strength) smeared by a streak kernel (and
+    blurred by ``blur`` pixels) form a rain layer S; it is screen-blended
+    (out = 1 − (1 − I)(1 − b·S)), so rain only brightens."""
     params = {
         name: draw("rain", name, value, rng)
         for name, value in dict(
-            density=density, length=length, width=width, angle=angle, brightness=brightness
+            density=density, length=length, width=width, angle=angle, brightness=brightness, blur=blur
         ).items()
     }
     h, w = image.shape[:2]
     seeds = (rng.random((h, w), dtype=np.float32) < params["density"]).astype(np.float32)
     seeds *= rng.uniform(0.4, 1.0, size=(h, w)).astype(np.float32)
     kernel = streak_kernel(params["length"], params["width"], params["angle"])
-    layer = np.clip(fft_convolve(seeds[:, :, None], kernel)[:, :, 0], 0, 1) * params["brightness"]
+    layer = np.clip(fft_convolve(seeds[:, :, None], kernel)[:, :, 0], 0, 1)
+    if params["blur"] > 0.3:  # streaks out of focus, in front of the focused scene
+        layer = gaussian_filter(layer, params["blur"], mode="reflect")
+    layer = layer * np.float32(params["brightness"])
     out = 1.0 - (1.0 - image) * (1.0 - layer[:, :, None])
     return np.clip(out, 0, 1), params
