@@ -129,9 +129,10 @@ def test_benchmark_dataset_test_split_is_deterministic_and_cropped_to_16(tree):
 
 def test_benchmark_dataset_train_split_crops_the_same_window(tree):
     ds = BenchmarkDataset(tree, "lowlight", "train", patch=32)
-    item = ds[0]
-    assert item["degraded"].shape == item["clean"].shape == (3, 32, 32)
-    assert item["degraded"].mean() < item["clean"].mean()
+    items = [ds[i] for i in range(len(ds))]
+    assert all(item["degraded"].shape == item["clean"].shape == (3, 32, 32) for item in items)
+    # darker on the whole (a crop of a black region can be as dark as its low-light version)
+    assert sum(i["degraded"].mean() for i in items) < sum(i["clean"].mean() for i in items)
 
 
 def test_dihedral_covers_all_eight_orientations_including_identity():

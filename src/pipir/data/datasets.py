@@ -180,3 +180,48 @@ class BenchmarkDataset(Dataset):
             "name": clean_path.name if degraded_path is None else degraded_path.name,
             "position": position,
         }
+
+
+class PhotoWindows(Dataset):
+    """Clean windows of photos, each with the class its degradation will have; the degradation
+    itself is made later on the training device, a batch at a time (:func:`pipir.degrade.batch.synthesize`).
+
+    The sample at stream position p has class ``tasks[p % len(tasks)]``, or "clean" with probability
+    ``clean_prob``; photo, window and orientation (all 8) come from ``(seed, p)``. Windows are
+    ``patch + 2·margin`` pixels of uint8 (a quarter of float32's bytes through the loader).
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        patch: int = 64,
+        length: int = 1000,
+        tasks: Sequence[str] = TASKS,
+        seed: int = 0,
+        clean_prob: float = 0.0,
+        margin: int = 16,
+    ) -> None:
+        if not images:
+            raise PipirError("training needs at least one clean photo")
+        self.images = [np.ascontiguousarray(degrade.to_uint(degrade.to_float(im))) for im in images]
+        self.patch, self.length, self.tasks = patch, length, tuple(tasks)
+        self.seed, self.clean_prob, self.margin = seed, clean_prob, margin
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        _, position = _key(key)
+        rng = np.random.default_rng([self.seed, position])
+        label = TASKS.index(self.tasks[position % len(self.tasks)])
+        if rng.random() < self.clean_prob:
+            label = len(TASKS)  # "clean", the classifier's last class
+        image = self.images[int(rng.integers(len(self.images)))]
+        size = self.patch + 2 * self.margin
+        window = reflect_to(image, size)
+        window = dihedral(window[random_window(window.shape, size, rng)], int(rng.integers(8)))
+        return {
+            "window": torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))),
+            "label": label,
+            "position": position,
+        }

@@ -40,10 +40,17 @@ class SensorConfig:
 
 @dataclass
 class DataConfig:
-    kind: str = "synthetic"  # synthetic | benchmark
+    # synthetic: clean photos degraded on the CPU per sample (pipir.degrade);
+    # photos: clean photo windows degraded on the training device per batch (pipir.degrade.batch);
+    # benchmark: the standard datasets' pairs
+    kind: str = "synthetic"
     # synthetic: "samples" (bundled colour photos minus pipir.data.HELD_OUT), "samples+grey" (plus the
     # bundled greyscale photos as RGB), or a folder of clean images
     images: str = "samples"
+    split: str | None = None  # photos: a split of the committed list (train) or None for every image
+    clean_prob: float = 0.0  # photos: share of "clean" samples (target = input; the classifier's 6th class)
+    jpeg_prob: float = 0.0  # photos: share of samples JPEG-compressed after their degradation
+    camera_prob: float = 0.0  # photos: share of denoising samples with camera noise instead of white
     root: str | None = None  # benchmark: dataset root in the official layout
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     patch: int = 64
@@ -197,7 +204,7 @@ def validate(config: Config) -> None:
     choices = {
         "loss.pixel": (config.loss.pixel, ("l1", "smooth_l1")),
         "loss.regularization": (config.loss.regularization, ("angle", "cosine", "none")),
-        "data.kind": (config.data.kind, ("synthetic", "benchmark")),
+        "data.kind": (config.data.kind, ("synthetic", "photos", "benchmark")),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
@@ -219,6 +226,11 @@ def validate(config: Config) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise PipirError(f"config key {key!r} must be positive, not {value}")
+    if config.data.kind == "photos" and not Path(config.data.images).is_dir():
+        raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")
+    for key in ("clean_prob", "jpeg_prob", "camera_prob"):
+        if not 0 <= getattr(config.data, key) <= 1:
+            raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):
         if not Path(config.data.images).is_dir():
             raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")

@@ -18,6 +18,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from pipir.checkpoints import load_weights
 from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
+from pipir.data.datasets import PhotoWindows
+from pipir.data.photos import photo_files
+from pipir.degrade.batch import CLASSES, synthesize
 from pipir.io import read_rgb
 from pipir.models import create_model
 from pipir.models.pip import TASKS, PIPNet
@@ -79,6 +82,12 @@ class _Concat(ConcatDataset):
 
 def build_dataset(config: Config) -> Dataset:
     data = config.data
+    if data.kind == "photos":
+        images = [read_rgb(p) for p in photo_files(data.images, data.split)]
+        return PhotoWindows(
+            images, data.patch, length=len(images) * 100, tasks=data.tasks, seed=config.seed,
+            clean_prob=data.clean_prob,
+        )
     if data.kind == "synthetic":
         if data.images in ("samples", "samples+grey"):
             names = TRAIN + (GREY_NAMES if data.images == "samples+grey" else ())
@@ -110,7 +119,8 @@ def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Modul
         elif config.model.identity_init:
             for tensor in backbone.output_layer().parameters():
                 torch.nn.init.zeros_(tensor)
-    sensor = DegradationSensor(width=config.sensor.width) if config.sensor.enabled else None
+    classes = len(CLASSES) if config.data.kind == "photos" else len(TASKS)  # photos add "clean"
+    sensor = DegradationSensor(classes, width=config.sensor.width) if config.sensor.enabled else None
     return model, sensor
 
 
@@ -134,7 +144,9 @@ class RestorationModule(L.LightningModule):
         counts = collections.Counter(config.data.tasks)
         self.register_buffer(
             "class_weights",
-            torch.tensor([1.0 / counts[t] if t in counts else 1.0 for t in TASKS]),
+            torch.tensor([1.0 / counts[t] if t in counts else 1.0 for t in CLASSES])[
+                : len(CLASSES) if config.data.kind == "photos" else len(TASKS)
+            ],
             persistent=False,
         )
 
@@ -142,6 +154,24 @@ class RestorationModule(L.LightningModule):
         if self.config.loss.pixel == "l1":
             return F.l1_loss(restored, clean)
         return F.smooth_l1_loss(restored, clean)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Photo windows become training pairs here, on the training device: the degradations of
+        the batch are drawn from a generator seeded by the batch's first stream position, so a
+        resumed run makes exactly the batches an uninterrupted one would."""
+        if "window" not in batch:
+            return batch
+        d = self.config.data
+        g = torch.Generator(device=batch["window"].device)
+        g.manual_seed(self.config.seed * 1_000_003 + int(batch["position"][0]))
+        windows = batch["window"].float() / 255
+        labels = batch["label"]
+        degraded, clean = synthesize(windows, labels, g, 16, d.jpeg_prob, d.camera_prob)
+        # Clean samples teach the restorer to leave an intact photo alone under any prompt.
+        random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
+        task = torch.where(labels < len(TASKS), labels, random_task)
+        weights = F.one_hot(task, len(TASKS)).float()
+        return {"degraded": degraded, "clean": clean, "weights": weights, "label": labels}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         degraded, clean, weights = batch["degraded"], batch["clean"], batch["weights"]
@@ -159,8 +189,10 @@ class RestorationModule(L.LightningModule):
                 self.log("reg", reg)
         if self.sensor is not None:
             logits = self.sensor(degraded)
-            ce = F.cross_entropy(logits, weights, weight=self.class_weights)
-            accuracy = (logits.argmax(1) == weights.argmax(1)).float().mean()
+            target = batch["label"] if "label" in batch else weights  # photos: six classes
+            ce = F.cross_entropy(logits, target, weight=self.class_weights)
+            truth = target if target.ndim == 1 else target.argmax(1)
+            accuracy = (logits.argmax(1) == truth).float().mean()
             loss = loss + self.config.sensor.loss_weight * ce
             self.log_dict({"sensor_ce": ce, "sensor_acc": accuracy}, prog_bar=self.model is None)
         self.log("loss", loss, prog_bar=True)

@@ -1,0 +1,126 @@
+"""Train a config within a time budget on whatever device is there, and report how it used it.
+
+    python benchmarks/gpu_train.py configs/pipir-small-gpu.yaml --minutes 4 --out OUT [key=value ...]
+
+1. Speed probe: a few optimiser steps of the config's model on synthesised batches (degradations on
+   the device, as in training) give the time per step; ``trainer.max_steps`` is set to fill
+   ``--minutes`` (the cosine schedule then ends where the budget does).
+2. ``pipir.train.fit`` with that step count (Lightning, checkpoints, exact resume as usual).
+3. ``OUT/<name>.safetensors`` (the trained bundle, stored in bf16 to travel small) and
+   ``OUT/<name>.json``: the device, the probe's img/s, the run's img/s and the share of the run's
+   wall time the device spent waiting for the data loader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from pipir.checkpoints import load_bundle, save_bundle
+from pipir.degrade.batch import synthesize
+from pipir.train.config import load_config
+from pipir.train.module import RestorationModule
+from pipir.train.run import fit
+
+
+def probe(config, steps: int = 12) -> float:
+    """Seconds per optimiser step (forward, backward, AdamW, degradations), after 4 warm-up steps."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    module = RestorationModule(config).to(device)
+    optimiser = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    b, p = config.trainer.batch_size, config.data.patch
+    g = torch.Generator(device=device).manual_seed(0)
+    dtype = torch.bfloat16 if "bf16" in config.trainer.precision else torch.float32
+    times = []
+    for i in range(4 + steps):
+        start = time.perf_counter()
+        windows = torch.rand(b, 3, p + 32, p + 32, device=device, generator=g)
+        labels = torch.randint(6, (b,), device=device, generator=g)
+        degraded, clean = synthesize(windows, labels, g, 16, 0.4, 0.5)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            restored = module.model(degraded, torch.full((b, 5), 0.2, device=device))
+            loss = (restored.float() - clean).abs().mean() + module.sensor(degraded).float().mean()
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 4:
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+class Timer(Callback):
+    """Wall time between a batch's end and the next batch's start: the loader's share."""
+
+    def __init__(self) -> None:
+        self.wait = 0.0
+        self.start = self.end = None
+        self.steps = 0
+
+    def on_train_batch_start(self, trainer, *args) -> None:
+        now = time.perf_counter()
+        if self.end is not None:
+            self.wait += now - self.end
+        self.start = self.start or now
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self.end = time.perf_counter()
+        self.steps += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument("--out", default="runs/gpu")
+    parser.add_argument("overrides", nargs="*")
+    args, rest = parser.parse_known_args()
+    args.overrides += rest
+    config = load_config(args.config, args.overrides)
+    step = probe(config)
+    images_per_s = config.trainer.batch_size / step
+    # 10 % of the budget is kept for start-up, the loader's warm-up and the export
+    config.trainer.max_steps = max(50, int(0.9 * args.minutes * 60 / step))
+    config.trainer.checkpoint_every = max(1, config.trainer.max_steps // 3)
+    print(f"probe: {step * 1000:.1f} ms/step, {images_per_s:.0f} img/s -> {config.trainer.max_steps} steps",
+          flush=True)
+    timer = Timer()
+    began = time.perf_counter()
+    export = fit(config, progress=False, callbacks=(timer,))
+    wall = time.perf_counter() - began
+    run_time = timer.end - timer.start
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = Path(config.output).name
+    model, sensor, info = load_bundle(export)
+    save_bundle(out / f"{name}.safetensors", model.to(torch.bfloat16), sensor.to(torch.bfloat16), info)
+    report = {
+        "config": args.config,
+        "overrides": args.overrides,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "batch": config.trainer.batch_size,
+        "patch": config.data.patch,
+        "precision": config.trainer.precision,
+        "probe_ms_per_step": step * 1000,
+        "probe_img_per_s": images_per_s,
+        "steps": timer.steps,
+        "run_img_per_s": timer.steps * config.trainer.batch_size / run_time,
+        "loader_wait_share": timer.wait / run_time,
+        "fit_wall_s": wall,
+    }
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
