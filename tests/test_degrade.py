@@ -156,3 +156,33 @@ def test_uint_conversion_round_trips():
     assert np.array_equal(degrade.to_uint(degrade.to_float(u8)), u8)
     u16 = (np.arange(256, dtype=np.uint16) * 257).reshape(16, 16, 1).repeat(3, axis=2)
     assert np.array_equal(degrade.to_uint(degrade.to_float(u16), np.uint16), u16)
+
+
+def test_jpeg_quality_controls_the_loss_and_clean_changes_nothing(photo):
+    low = degrade.apply(photo, "jpeg", seed=0, quality=30)
+    high = degrade.apply(photo, "jpeg", seed=0, quality=95)
+    assert np.abs(low - photo).mean() > np.abs(high - photo).mean() > 0
+    assert np.array_equal(degrade.apply(photo, "clean", seed=0), photo)
+    _, params = degrade.apply(photo, "jpeg", seed=5, return_params=True)
+    lo, hi = degrade.RANGES["jpeg"]["quality"]
+    assert lo <= params["quality"] <= hi
+
+
+def test_camera_noise_grows_with_the_signal_and_is_correlated_as_asked():
+    dark = degrade.apply(flat(0.1, 256), "camera", seed=0, shot=0.01, read=0.005, blur=0, rho=0)
+    bright = degrade.apply(flat(0.8, 256), "camera", seed=0, shot=0.01, read=0.005, blur=0, rho=0)
+    assert (bright - 0.8).std() == pytest.approx(np.sqrt(0.01 * 0.8 + 0.005**2), rel=0.05)
+    assert (dark - 0.1).std() < 0.5 * (bright - 0.8).std()
+    white = degrade.apply(flat(0.5, 256), "camera", seed=0, shot=0.01, read=0.01, blur=0, rho=0) - 0.5
+    smooth = degrade.apply(flat(0.5, 256), "camera", seed=0, shot=0.01, read=0.01, blur=1.0, rho=0.7) - 0.5
+    for n, rho in ((white, 0.0), (smooth, 0.7)):
+        assert np.corrcoef(n[..., 0].ravel(), n[..., 2].ravel())[0, 1] == pytest.approx(rho, abs=0.05)
+        assert n.std() == pytest.approx(np.sqrt(0.01 * 0.5 + 0.01**2), rel=0.05)
+    assert abs(np.corrcoef(white[1:, :, 0].ravel(), white[:-1, :, 0].ravel())[0, 1]) < 0.05
+    assert np.corrcoef(smooth[1:, :, 0].ravel(), smooth[:-1, :, 0].ravel())[0, 1] > 0.5
+
+
+def test_rain_blur_softens_the_streaks():
+    sharp = degrade.apply(flat(0.3, 128), "rain", seed=0, blur=0.0)
+    soft = degrade.apply(flat(0.3, 128), "rain", seed=0, blur=1.5)
+    assert high_frequency_energy(soft) < 0.5 * high_frequency_energy(sharp)

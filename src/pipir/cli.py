@@ -224,6 +224,10 @@ def evaluate_command(
     model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
     synthetic: bool = typer.Option(False, help="held-out bundled photos with seeded synthetic degradations"),
     data: Path = typer.Option(None, help="benchmark root in the official layout"),
+    photos: Path = typer.Option(None, help="the real photos' folder (pipir data photos) to evaluate on"),
+    split: str = typer.Option("validation", help="with --photos: validation (choices) or test (reports)"),
+    size: int = typer.Option(320, help="with --photos: long side the photos are downscaled to"),
+    limit: int = typer.Option(None, help="with --photos: only the first N photos of the split"),
     setting: str = typer.Option("5task", help="3task or 5task (with --data)"),
     weights: str = typer.Option("both", help="oracle (task label), auto (classifier) or both"),
     baselines: bool = typer.Option(True, help="add the degraded input and classical baselines"),
@@ -251,8 +255,8 @@ def evaluate_command(
         console.print(text, highlight=False, soft_wrap=True)
         return
 
-    if synthetic == (data is not None):
-        raise PipirError("choose exactly one of --synthetic and --data ROOT")
+    if sum((synthetic, data is not None, photos is not None)) != 1:
+        raise PipirError("choose exactly one of --synthetic, --data ROOT and --photos DIR")
     if weights not in ("oracle", "auto", "both"):
         raise PipirError(f"--weights must be oracle, auto or both, not {weights!r}")
     restorer = load(model)
@@ -268,7 +272,20 @@ def evaluate_command(
             break
     if baselines:
         methods["classical (skimage)"] = ev.classical_method
-    if synthetic:
+    if baselines and photos is not None:
+        try:
+            import bm3d  # noqa: F401
+
+            methods["BM3D (true σ)"] = ev.bm3d_method
+        except ImportError:
+            console.print("BM3D left out: pip install bm3d", highlight=False)
+    average_over = None
+    if photos is not None:
+        items = ev.photo_items(photos, split, size, seed, limit)
+        title = f"Real photos, {split} split ({len(items) // len(ev.PHOTO_COLUMNS)}), long side {size}"
+        columns = [c for c, *_ in ev.PHOTO_COLUMNS]
+        average_over = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
+    elif synthetic:
         items = ev.synthetic_items(seed=seed)
         title, columns = (
             "Held-out bundled photos, synthetic degradations",
@@ -279,11 +296,12 @@ def evaluate_command(
         title, columns = f"Benchmarks ({setting}) under {data}", [c for c, _, _ in ev.BENCHMARK_COLUMNS]
     with Progress(console=Console(stderr=True), transient=True) as bar:
         job = bar.add_task("evaluating", total=len(items))
-        table = ev.evaluate(items, methods, progress=lambda: bar.advance(job))
+        table = ev.evaluate(items, methods, progress=lambda: bar.advance(job), average_over=average_over)
     meta = {
         "model": str(model or "pipir-tiny"),
-        "setting": "synthetic" if synthetic else setting,
+        "setting": "synthetic" if synthetic else f"photos:{split}:{size}" if photos else setting,
         "seed": seed,
+        "average_over": average_over,
     }
     console.print(ev.write_results(table, out, title, columns, meta), highlight=False, soft_wrap=True)
 

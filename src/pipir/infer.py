@@ -36,6 +36,9 @@ class Restored:
     weights: dict[str, float] = field(default_factory=dict)  # prompt weights used (empty: plain model)
     source: str = ""  # "classifier", "given" or "none"
     tile: int | None = None
+    # How much of the correction was applied: 1 − the classifier's "clean" probability when blind
+    # (output = input + strength · (restored − input)); 1 when the task was given.
+    strength: float = 1.0
 
     def top(self, n: int = 3) -> list[tuple[str, float]]:
         return [kv for kv in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n] if kv[1] >= 0.005]
@@ -174,12 +177,20 @@ class Restorer:
         return torch.stack(probs).mean(0)
 
     def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto"):
-        """(B×K weights or None for a plain backbone, where they came from)."""
+        """(B×K weights or None for a plain backbone, where they came from, B strengths or None).
+
+        A classifier with a class more than the tasks has a "nothing to fix" answer: the weights are
+        its task probabilities renormalised, and the strength 1 − P(clean), so that a photo the
+        classifier finds intact, or is unsure about, stays close to the input."""
         if not self.uses_prompts:
-            return None, "none"
+            return None, "none", None
         if isinstance(task, str) and task == "auto":
-            return self.classify(fetch, h, w), "classifier"
-        return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given"
+            probs = self.classify(fetch, h, w)
+            if probs.shape[-1] == len(self.tasks) + 1:
+                weights = probs[:, :-1] / probs[:, :-1].sum(-1, keepdim=True).clamp_min(1e-8)
+                return weights, "classifier", 1 - probs[:, -1]
+            return probs, "classifier", None
+        return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given", None
 
     # ---- restoration ----------------------------------------------------------------------------
     def resolve_precision(self, precision: str) -> str:
@@ -201,11 +212,19 @@ class Restorer:
         return x.to(self.device).contiguous(memory_format=torch.channels_last)
 
     def _forward(
-        self, x: torch.Tensor, weights: torch.Tensor | None, precision: str, **tiling
+        self,
+        x: torch.Tensor,
+        weights: torch.Tensor | None,
+        precision: str,
+        strength: torch.Tensor | None = None,
+        **tiling,
     ) -> torch.Tensor:
         with self._precision_context(precision):
             y = self.model(x, weights, **tiling) if weights is not None else self.model(x)
-        return y.float().clamp(0, 1)
+        y = y.float()
+        if strength is not None:  # linear in y, so tiles blended afterwards give the same image
+            y = x + strength.view(-1, 1, 1, 1) * (y - x)
+        return y.clamp(0, 1)
 
     def _batches(self, fetch: Fetch, grid: _Grid, tile_batch: int):
         """The tiles in raster order, ``tile_batch`` at a time: (band index, indices into
@@ -254,7 +273,7 @@ class Restorer:
         precision: str,
         tile_batch: int | None,
         progress: Progress | None = None,
-    ) -> tuple[torch.Tensor | None, str, int | None]:
+    ) -> tuple[torch.Tensor | None, str, int | None, torch.Tensor | None]:
         """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
         input, ``emit(top, left, block)`` takes a finished B×3×n×m block of the output. Tiles run in
         raster order and each hands on the block that no later tile touches (with an in-place
@@ -273,11 +292,11 @@ class Restorer:
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
-        weights, source = self.prompt_weights(fetch, b, h, w, task)
+        weights, source, strength = self.prompt_weights(fetch, b, h, w, task)
         if tile is None or (h <= tile and w <= tile):
-            emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision))
+            emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision, strength))
             progress(1, 1)
-            return weights, source, tile
+            return weights, source, tile, strength
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
         th, tw = _fit(hp, tile, overlap, m), _fit(wp, tile, overlap, m)
@@ -323,7 +342,9 @@ class Restorer:
         for i, batch, tiles, windows in self._batches(padded, grid, tile_batch):
             tiling = {} if prompts is None else {"prompts": prompts, "windows": windows}
             tiled_weights = None if weights is None else weights.repeat(len(batch), 1)
-            pred = self._forward(tiles, tiled_weights, precision, **tiling).view(len(batch), b, 3, th, tw)
+            tiled_strength = None if strength is None else strength.repeat(len(batch))
+            pred = self._forward(tiles, tiled_weights, precision, tiled_strength, **tiling)
+            pred = pred.view(len(batch), b, 3, th, tw)
             top, done_rows = tops[i], tops[i + 1] - tops[i]  # rows no later band touches
             above = shared_rows[i - 1] if i else 0
             for c, p in zip(batch, pred):
@@ -340,7 +361,7 @@ class Restorer:
                     block = q[:, :, :rows, :cols].div_(row_sum[top : top + rows, None])
                     emit(top, s, block.div_(col_sum[None, s : s + cols]))
             tick(len(batch))
-        return weights, source, tile
+        return weights, source, tile, strength
 
     def restore_tensor(
         self,
@@ -362,7 +383,7 @@ class Restorer:
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             out[:, :, t : t + block.shape[2], s : s + block.shape[3]] = block.to(out.device)
 
-        weights, source, _ = self._run(
+        weights, source, _, _ = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
         )
         return out, weights, source
@@ -408,13 +429,13 @@ class Restorer:
             rows, cols = block.shape[2:]
             target[t : t + rows, s : s + cols] = _to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
 
-        weights, source, tile = self._run(
+        weights, source, tile, strength = self._run(
             fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress
         )
         if alpha is not None:
             result[:, :, 3] = alpha  # a no-op in place
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
-        return Restored(result, names, source, tile)
+        return Restored(result, names, source, tile, 1.0 if strength is None else float(strength[0]))
 
 
 def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str, float]:

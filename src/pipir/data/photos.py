@@ -481,16 +481,23 @@ def photo_files(folder: str | Path, which: str | None = None) -> list[Path]:
     if which not in SPLITS:
         raise PipirError(f"split must be one of {', '.join(SPLITS)}, not {which!r}")
     names = sorted(n for n, s in read_split().items() if s == which)
-    found = [next((p for p in (folder / f"{n}.png", folder / f"{n}.jpg") if p.is_file()), None) for n in names]
+    candidates = [(folder / f"{n}.png", folder / f"{n}.jpg") for n in names]
+    found = [next((p for p in pair if p.is_file()), None) for pair in candidates]
     missing = [n for n, p in zip(names, found) if p is None]
     if len(missing) == len(names):
-        raise PipirError(f"{folder} holds none of the {which} photos: fetch them with 'pipir data photos {folder}'")
+        raise PipirError(
+            f"{folder} holds none of the {which} photos: fetch them with 'pipir data photos {folder}'"
+        )
     if missing:
-        raise PipirError(f"{folder} lacks {len(missing)} of the {len(names)} {which} photos, e.g. {missing[0]}")
+        raise PipirError(
+            f"{folder} lacks {len(missing)} of the {len(names)} {which} photos, e.g. {missing[0]}"
+        )
     return [p for p in found if p is not None]
 
 
-def pack(folder: str | Path, out: str | Path, which: str = "train", side: int = 768, quality: int = 95) -> int:
+def pack(
+    folder: str | Path, out: str | Path, which: str = "train", side: int = 768, quality: int = 95
+) -> int:
     """Copy one split downscaled to ``side`` pixels on the long side as JPEG (4:4:4, ``quality``):
     the small bundle a remote GPU trains from (190 training photos: ~30 MB). Returns the bytes written."""
     total = 0
