@@ -345,3 +345,28 @@ def test_progress_counts_every_tile_of_both_passes(restorer):
     whole = []
     restorer.restore(image, task="denoise", progress=lambda *a: whole.append(a))
     assert whole == [(1, 1)]
+
+
+class FixedSensor(torch.nn.Module):
+    """A classifier that always gives the same logits (six classes: the tasks and "clean")."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor(logits, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.logits.expand(x.shape[0], -1)
+
+
+@pytest.mark.parametrize("clean_logit,strength", [(-30.0, 1.0), (0.0, 0.5), (30.0, 0.0)])
+def test_blind_restore_blends_towards_the_input_by_the_clean_probability(restorer, clean_logit, strength):
+    """Blind weights are the classifier's task probabilities renormalised, and the output moves from
+    the input towards the restored image by 1 − P(clean)."""
+    sensor = FixedSensor([0.0, -30.0, -30.0, -30.0, -30.0, clean_logit])
+    blind = pipir.infer.Restorer(restorer.model, sensor, pipir.TASKS, "fixed", {"sensor_patch": 32}, "cpu")
+    image = photo()
+    told = restorer.restore(image, task="denoise").image
+    out = blind.restore(image, task="auto")
+    assert out.weights["denoise"] == pytest.approx(1, abs=1e-6)
+    assert out.strength == pytest.approx(strength, abs=1e-6)
+    assert np.allclose(out.image, np.clip(image + strength * (told - image), 0, 1), atol=1e-5)

@@ -28,9 +28,11 @@ def test_shipped_configs_parse(name, tmp_path):
     from pipir.data import write_fake_benchmark
 
     root = write_fake_benchmark(tmp_path, n=1)
-    config = load_config(CONFIGS / name, [f"data.root={root}"] if name.startswith("paper") else [])
+    overrides = [f"data.root={root}"] if name.startswith("paper") else []
+    if "gpu" in name:  # trained from the fetched photos: point them at any folder
+        overrides.append(f"data.images={tmp_path}")
+    config = load_config(CONFIGS / name, overrides)
     assert config.trainer.max_steps > 0 and (config.sensor.only or config.model.name.startswith("pip_"))
-    assert config.trainer.max_steps > 0
 
 
 @pytest.mark.parametrize(
@@ -172,3 +174,22 @@ def test_gradient_clipping_bounds_the_gradient_that_steps(tmp_path):
         runs[clip] = norms.norms
     assert len(runs["1.0e-3"]) == 2 and max(runs["1.0e-3"]) <= 1.0e-3 * 1.001
     assert min(runs["null"]) > 1.0e-2
+
+
+def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
+    """data.kind photos: windows degraded per batch on the device, a sensor with the "clean" class,
+    and the exported bundle restores blind with a strength from that class."""
+    from PIL import Image
+
+    rng = torch.Generator().manual_seed(0)
+    for i in range(3):
+        pixels = (torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).save(tmp_path / f"p{i}.png")
+    overrides = [*QUICK, "trainer.max_steps=3", "data.num_workers=0", f"output={tmp_path / 'run'}",
+                 f"data.images={tmp_path}", "data.clean_prob=0.3", "data.jpeg_prob=0.5"]
+    config = load_config(CONFIGS / "pipir-tiny-gpu.yaml", [*overrides, "trainer.precision=32-true"])
+    export = fit(config, progress=False)
+    model, sensor, info = load_bundle(export)
+    assert sensor.num_tasks == len(pipir.TASKS) + 1 and info["training"]["steps"] == 3
+    result = pipir.restore((torch.rand(40, 48, 3).numpy()), model=pipir.load(export, device="cpu"))
+    assert 0 <= result.strength <= 1 and sum(result.weights.values()) == pytest.approx(1, abs=1e-5)

@@ -187,7 +187,9 @@ class Restorer:
         if isinstance(task, str) and task == "auto":
             probs = self.classify(fetch, h, w)
             if probs.shape[-1] == len(self.tasks) + 1:
-                weights = probs[:, :-1] / probs[:, :-1].sum(-1, keepdim=True).clamp_min(1e-8)
+                tasks = probs[:, :-1].double()  # renormalised even when P(clean) is ~1
+                total = tasks.sum(-1, keepdim=True)
+                weights = torch.where(total > 0, tasks / total, 1 / tasks.shape[-1]).float()
                 return weights, "classifier", 1 - probs[:, -1]
             return probs, "classifier", None
         return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given", None
@@ -221,10 +223,10 @@ class Restorer:
     ) -> torch.Tensor:
         with self._precision_context(precision):
             y = self.model(x, weights, **tiling) if weights is not None else self.model(x)
-        y = y.float()
+        y = y.float().clamp(0, 1)
         if strength is not None:  # linear in y, so tiles blended afterwards give the same image
             y = x + strength.view(-1, 1, 1, 1) * (y - x)
-        return y.clamp(0, 1)
+        return y
 
     def _batches(self, fetch: Fetch, grid: _Grid, tile_batch: int):
         """The tiles in raster order, ``tile_batch`` at a time: (band index, indices into
