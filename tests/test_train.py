@@ -186,7 +186,7 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
         pixels = (torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()
         Image.fromarray(pixels).save(tmp_path / f"p{i}.png")
     overrides = [*QUICK, "trainer.max_steps=3", "data.num_workers=0", f"output={tmp_path / 'run'}",
-                 f"data.images={tmp_path}", "data.clean_prob=0.3", "data.jpeg_prob=0.5"]
+                 f"data.images={tmp_path}", "data.split=null", "data.clean_prob=0.3", "data.jpeg_prob=0.5"]
     config = load_config(CONFIGS / "pipir-tiny-gpu.yaml", [*overrides, "trainer.precision=32-true"])
     export = fit(config, progress=False)
     model, sensor, info = load_bundle(export)
