@@ -174,9 +174,8 @@ def restore(
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)
                 continue
-            used = ", ".join(f"{name} {weight:.2f}" for name, weight in result.top(3)) or "no prompts"
             console.print(
-                f"{path} → {target}  [{result.source}: {used}]", highlight=False, markup=False, soft_wrap=True
+                f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
             )
     if failures:
         print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
@@ -200,15 +199,14 @@ def demo(
     restorer = load(model)
     for p, (name, photo) in enumerate(samples(HELD_OUT).items()):
         clean = degrade.to_float(photo)
-        for k, kind in enumerate(degrade.KINDS):
+        for k, kind in enumerate(("haze", "rain", "blur", "lowlight", "noise")):
             degraded = degrade.apply(clean, kind, seed=[seed, p, k])
             result = restorer.restore(degraded, task="auto", tile="auto")
             gain = [psnr(_chw(x), _chw(clean)).item() for x in (degraded, result.image)]
             target = output / f"{name}-{kind}.png"
             write_rgb(target, np.concatenate([degraded, result.image], axis=1))
-            used = ", ".join(f"{t} {v:.2f}" for t, v in result.top(2))
             console.print(
-                f"{target}  before | after  {gain[0]:.2f} → {gain[1]:.2f} dB  [classifier: {used}]",
+                f"{target}  before | after  {gain[0]:.2f} → {gain[1]:.2f} dB  [{result.describe(2)}]",
                 highlight=False,
                 markup=False,
                 soft_wrap=True,

@@ -43,6 +43,12 @@ class Restored:
     def top(self, n: int = 3) -> list[tuple[str, float]]:
         return [kv for kv in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n] if kv[1] >= 0.005]
 
+    def describe(self, n: int = 3) -> str:
+        """``classifier: derain 0.97, denoise 0.02; strength 0.95`` (strength shown when below 1)."""
+        used = ", ".join(f"{name} {weight:.2f}" for name, weight in self.top(n)) or "no prompts"
+        strength = f"; strength {self.strength:.2f}" if self.strength < 0.995 else ""
+        return f"{self.source}: {used}{strength}"
+
 
 def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cuda":
