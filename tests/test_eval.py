@@ -131,3 +131,57 @@ def test_combine_puts_a_sensor_beside_a_restorer(tmp_path, bundle):
     assert result.returncode == 0, result.stderr
     model, sensor, info = load_bundle(tmp_path / "both.safetensors")
     assert model is not None and sensor.width == 4 and info["sensor_patch"] == 48
+
+
+def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_path):
+    """A model that returns its input must score exactly as the degraded input in every column; the
+    clean column is then 100 dB; told-the-task has no clean or JPEG cell; averages skip those two."""
+    from PIL import Image
+
+    from pipir.data.photos import read_split
+
+    names = sorted(n for n, s in read_split().items() if s == "validation")
+    rng = np.random.default_rng(0)
+    for name in names[:3]:  # --limit 3 reads only these
+        (tmp_path / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(
+            tmp_path / "photos" / f"{name}.png"
+        )
+    for name in names[3:]:
+        (tmp_path / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "photos" / f"{name}.png")
+    model = pipir.create_model("pip_restormer", "tiny")
+    for tensor in model.backbone.output_layer().parameters():
+        torch.nn.init.zeros_(tensor)
+    path = tmp_path / "identity.safetensors"
+    save_bundle(path, model, DegradationSensor(width=8), {"tasks": list(pipir.TASKS), "sensor_patch": 32})
+    out = tmp_path / "photo-eval"
+    result = run_cli(
+        "eval",
+        str(path),
+        "--photos",
+        str(tmp_path / "photos"),
+        "--limit",
+        "3",
+        "--size",
+        "48",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(out.with_suffix(".json").read_text())
+    table = payload["results"]
+    degraded, oracle, auto = (
+        table["degraded input"],
+        table["identity (oracle weights)"],
+        table["identity (auto weights)"],
+    )
+    columns = [c for c, *_ in ev.PHOTO_COLUMNS]
+    assert list(auto) == columns + ["Average"] and "clean" not in oracle and "JPEG q40" not in oracle
+    for column in columns:
+        assert auto[column]["psnr"] == pytest.approx(degraded[column]["psnr"], abs=1e-4)
+        assert auto[column]["images"] == 3
+    assert auto["clean"]["psnr"] == 100.0
+    task_columns = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
+    assert degraded["Average"]["psnr"] == pytest.approx(np.mean([degraded[c]["psnr"] for c in task_columns]))
+    assert payload["meta"]["setting"] == "photos:validation:48"
