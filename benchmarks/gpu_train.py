@@ -9,6 +9,11 @@
 3. ``OUT/<name>.safetensors`` (the trained bundle, stored in bf16 to travel small) and
    ``OUT/<name>.json``: the device, the probe's img/s, the run's img/s and the share of the run's
    wall time the device spent waiting for the data loader.
+
+    python benchmarks/gpu_train.py --report OUT/*.json
+
+writes those reports to docs/benchmarks/gpu-train.{json,md} (the GPU machine's files come back
+separately from its run).
 """
 
 from __future__ import annotations
@@ -77,7 +82,47 @@ class Timer(Callback):
         self.steps += 1
 
 
+COLUMNS = (
+    "config",
+    "device",
+    "torch",
+    "batch",
+    "patch",
+    "precision",
+    "probe_img_per_s",
+    "steps",
+    "run_img_per_s",
+    "loader_wait_share",
+    "fit_wall_s",
+)
+
+
+def write_reports(paths: list[str]) -> None:
+    reports = [json.loads(Path(p).read_text()) for p in paths]
+    docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+    (docs / "gpu-train.json").write_text(json.dumps(reports, indent=2) + "\n")
+    lines = [
+        "# Training within a time budget on one GPU",
+        "",
+        "`python benchmarks/gpu_train.py CONFIG --minutes M --out OUT data.images=data/pack` on the device "
+        "named in each row; `probe_img_per_s`: median of 12 timed optimiser steps on synthesised batches "
+        "(degradations made on the device); `run_img_per_s` and `loader_wait_share`: the whole Lightning run "
+        "(steps × batch / time from the first to the last step; the share of that time between one step's "
+        "end and the next one's start, when the device waits for the data loader).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    for r in reports:
+        cells = [f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    (docs / "gpu-train.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--report"]:
+        return write_reports(sys.argv[2:])
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--minutes", type=float, default=4.0)
@@ -91,8 +136,10 @@ def main() -> None:
     # 10 % of the budget is kept for start-up, the loader's warm-up and the export
     config.trainer.max_steps = max(50, int(0.9 * args.minutes * 60 / step))
     config.trainer.checkpoint_every = max(1, config.trainer.max_steps // 3)
-    print(f"probe: {step * 1000:.1f} ms/step, {images_per_s:.0f} img/s -> {config.trainer.max_steps} steps",
-          flush=True)
+    print(
+        f"probe: {step * 1000:.1f} ms/step, {images_per_s:.0f} img/s -> {config.trainer.max_steps} steps",
+        flush=True,
+    )
     timer = Timer()
     began = time.perf_counter()
     export = fit(config, progress=False, callbacks=(timer,))
