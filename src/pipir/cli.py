@@ -245,10 +245,17 @@ def evaluate_command(
         restorer = load(model)
         matrix, accuracy = ev.classifier_confusion(restorer, seed=seed)
         text = ev.confusion_markdown(
-            matrix, accuracy, restorer.tasks, "100 random 128-pixel crops per task of the held-out photos."
+            matrix,
+            accuracy,
+            ev.classifier_classes(restorer),
+            "100 random 128-pixel crops per class of the held-out photos.",
         )
         atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
-        payload = {"accuracy": accuracy, "confusion": matrix.tolist(), "tasks": list(restorer.tasks)}
+        payload = {
+            "accuracy": accuracy,
+            "confusion": matrix.tolist(),
+            "tasks": list(ev.classifier_classes(restorer)),
+        }
         atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
         console.print(text, highlight=False, soft_wrap=True)
         return

@@ -279,7 +279,7 @@ def classifier_confusion(
     ``size``-pixel crops per task of held-out photos, each with a fresh seeded degradation, and
     the overall accuracy. Prediction = :meth:`Restorer.classify`, as ``task="auto"`` uses it."""
     images = [degrade.to_float(im) for im in samples(tuple(photos)).values()]
-    tasks = restorer.tasks
+    tasks = classifier_classes(restorer)
     matrix = np.zeros((len(tasks), len(tasks)), dtype=int)
     rng = np.random.default_rng(seed)
     for t, task in enumerate(tasks):
@@ -287,11 +287,19 @@ def classifier_confusion(
             image = images[int(rng.integers(len(images)))]
             top = int(rng.integers(0, image.shape[0] - size + 1))
             left = int(rng.integers(0, image.shape[1] - size + 1))
-            crop = degrade.apply(image[top : top + size, left : left + size], degrade.KIND_OF[task], seed=rng)
+            crop = degrade.apply(
+                image[top : top + size, left : left + size], degrade.KIND_OF.get(task, task), seed=rng
+            )
             x = _tensor(crop)
             probs = restorer.classify(lambda a, b, h, w, x=x: x[:, :, a : a + h, b : b + w], size, size)
             matrix[t, int(probs.argmax())] += 1
     return matrix, float(np.trace(matrix) / matrix.sum())
+
+
+def classifier_classes(restorer: Restorer) -> tuple[str, ...]:
+    """The classifier's answers: the tasks, and "clean" where it has one more output."""
+    extra = getattr(restorer.sensor, "num_tasks", len(restorer.tasks)) - len(restorer.tasks)
+    return (*restorer.tasks, "clean") if extra == 1 else tuple(restorer.tasks)
 
 
 def confusion_markdown(matrix: np.ndarray, accuracy: float, tasks: Iterable[str], note: str) -> str:
