@@ -159,7 +159,8 @@ def main() -> None:
         del row["mode"]
     notes = (
         f"`python benchmarks/restore.py --threads {args.threads} --tile {args.tile} --sizes "
-        f"{' '.join(map(str, args.sizes))} --modes {' '.join(args.modes)}`, default model `{DEFAULT_MODEL}`, task auto; earlier runs: `restore-history.md`. Peak ratio "
+        f"{' '.join(map(str, args.sizes))} --modes {' '.join(args.modes)}`, "
+        f"default model `{DEFAULT_MODEL}`, task auto; earlier runs: `restore-history.md`. Peak ratio "
         f"{args.sizes[-1]} MP / {args.sizes[0]} MP (target ≤ 1.2×): {'; '.join(ratios)}. "
         '"RSS before" is the peak before the timed part (the command: after importing torch; the API: '
         "after loading the model and reading the photo). bf16 against fp32 on the 512² astronaut, whole "
