@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 from safetensors.torch import load_file
 
 import pipir
@@ -109,12 +110,25 @@ def test_stream_sampler_resumes_where_it_stopped_and_splits_ranks():
     assert sorted(i for i, _ in whole[:7]) == list(range(7))  # one pass visits every item once
 
 
+class StepsSeen(Callback):
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def on_train_batch_start(self, trainer, *args) -> None:
+        self.steps.append(trainer.global_step)
+
+
 def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
     steps = ["trainer.max_steps=6", "trainer.checkpoint_every=3", *QUICK]
     straight = fit(load_config(None, [*steps, f"output={tmp_path}/a"]), progress=False)
     fit(load_config(None, [*steps, f"output={tmp_path}/b", "trainer.stop_at_step=4"]), progress=False)
     assert (tmp_path / "b/checkpoints/last.ckpt").is_file()
-    resumed = fit(load_config(None, [*steps, f"output={tmp_path}/b"]), resume="auto", progress=False)
+    seen = StepsSeen()
+    resumed = fit(
+        load_config(None, [*steps, f"output={tmp_path}/b"]), resume="auto", progress=False, callbacks=(seen,)
+    )
+    # the resumed launch starts at the checkpoint's step and trains only the remaining ones
+    assert seen.steps == [4, 5]
     a, b = load_file(straight), load_file(resumed)
     assert a.keys() == b.keys()
     for key in a:
