@@ -89,8 +89,9 @@ def test_eval_3task_setting_has_only_its_datasets(tmp_path, bundle):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--synthetic", "--data", "x"], "exactly one of --synthetic and --data"),
-        ([], "exactly one of --synthetic and --data"),
+        (["--synthetic", "--data", "x"], "exactly one of --synthetic, --data ROOT and --photos DIR"),
+        ([], "exactly one of --synthetic, --data ROOT and --photos DIR"),
+        (["--photos", "/no/such/folder"], "holds none of the validation photos"),
         (["--synthetic", "--weights", "label"], "--weights must be"),
         (["--data", "/no/such/root"], "does not exist"),
         (["--data", ".", "--setting", "7task"], "setting must be one of"),
