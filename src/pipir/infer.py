@@ -57,7 +57,9 @@ def bf16_is_native(device: torch.device) -> bool:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    # AMX only: on an AMD EPYC with avx512_bf16 but no AMX, a bf16 forward of the 512² astronaut
+    # took 93.0 s against 5.0 s in fp32 (docs/benchmarks/restore-small.md)
+    return "amx_bf16" in flags
 
 
 def _window(size: int, overlap: int) -> torch.Tensor:
@@ -518,7 +520,7 @@ def auto_tile(model: nn.Module, tile_batch: int = 1, device: torch.device | str 
 # ---- loading --------------------------------------------------------------------------------------
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_MODEL = "pipir-tiny"
+DEFAULT_MODEL = "pipir-small"
 
 
 def shipped_models() -> dict[str, Path]:
