@@ -122,7 +122,7 @@ def restore(
     task: str = typer.Option(
         "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
     ),
-    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
     tile: str = typer.Option("auto", help="tile size in pixels, 'auto' (from free memory) or 'none'"),
     overlap: int = typer.Option(32, help="tile overlap in pixels"),
     precision: str = typer.Option("auto", help="auto (bf16 where the hardware has it), fp32 or bf16"),
@@ -185,7 +185,7 @@ def restore(
 @app.command()
 def demo(
     output: Path = typer.Option(Path("demo"), "--output", "-o", help="folder for the before/after images"),
-    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
     seed: int = typer.Option(0, help="seed of the synthetic degradations"),
 ) -> None:
     """Degrade the bundled held-out photos five ways, restore them blind (task auto) and write
@@ -219,7 +219,7 @@ def _chw(image: np.ndarray) -> torch.Tensor:
 
 @app.command("eval")
 def evaluate_command(
-    model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-small)"),
     synthetic: bool = typer.Option(False, help="held-out bundled photos with seeded synthetic degradations"),
     data: Path = typer.Option(None, help="benchmark root in the official layout"),
     photos: Path = typer.Option(None, help="the real photos' folder (pipir data photos) to evaluate on"),
@@ -239,7 +239,7 @@ def evaluate_command(
     from rich.progress import Progress
 
     from pipir import evaluate as ev
-    from pipir.infer import load
+    from pipir.infer import DEFAULT_MODEL, load
 
     if classifier:
         restorer = load(model)
@@ -303,7 +303,7 @@ def evaluate_command(
         job = bar.add_task("evaluating", total=len(items))
         table = ev.evaluate(items, methods, progress=lambda: bar.advance(job), average_over=average_over)
     meta = {
-        "model": str(model or "pipir-tiny"),
+        "model": str(model or DEFAULT_MODEL),
         "setting": "synthetic" if synthetic else f"photos:{split}:{size}" if photos else setting,
         "seed": seed,
         "average_over": average_over,
@@ -330,7 +330,7 @@ app.add_typer(export_app, name="export")
 @export_app.command("onnx")
 def export_onnx_command(
     out: Path = typer.Argument(..., help="the .onnx file to write"),
-    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-tiny)"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
     opset: int = typer.Option(17, help="ONNX opset"),
 ) -> None:
     """ONNX with dynamic height and width; prompt weights are an input (classifier: OUT.sensor.onnx)."""

@@ -528,7 +528,7 @@ def shipped_models() -> dict[str, Path]:
 
 
 def load(path_or_name: str | Path | None = None, device: str = "auto") -> Restorer:
-    """A :class:`Restorer` from a shipped model name (default ``pipir-tiny``), a pipir
+    """A :class:`Restorer` from a shipped model name (default ``pipir-small``), a pipir
     ``.safetensors`` checkpoint, or an official Restormer/NAFNet file (architecture and sizes are
     read from the tensors). Nothing is downloaded and no pickle is executed."""
     from pipir.checkpoints import load_bundle, read_state_dict
@@ -574,7 +574,7 @@ def restore(
     model: str | Path | Restorer | None = None,
     out: np.ndarray | None = None,
 ) -> Restored:
-    """Restore one numpy image with ``model`` (default: the shipped ``pipir-tiny``).
+    """Restore one numpy image with ``model`` (default: the shipped ``pipir-small``).
 
     ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
     ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
