@@ -52,6 +52,12 @@ def reflect_to(image: np.ndarray, size: int) -> np.ndarray:
     return np.pad(image, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="reflect")
 
 
+def random_photo_window(images: Sequence[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size``-pixel window of a random photo (reflected if smaller) in a random one of 8 orientations."""
+    image = reflect_to(images[int(rng.integers(len(images)))], size)
+    return dihedral(image[random_window(image.shape, size, rng)], int(rng.integers(8)))
+
+
 def _key(key) -> tuple[int, int]:
     return (int(key[0]), int(key[1])) if isinstance(key, tuple) else (int(key), int(key))
 
@@ -103,11 +109,8 @@ class SyntheticDataset(Dataset):
         labels = [task]
         if self.mix_prob > 0 and len(self.tasks) > 1 and rng.random() < self.mix_prob:
             labels.append(str(rng.choice([t for t in self.tasks if t != task])))
-        image = self.images[int(rng.integers(len(self.images)))]
         # Degrade a window with a margin, then cut the margin: blur and rain see real neighbours.
-        size = self.patch + 2 * self.margin
-        window = reflect_to(image, size)
-        window = dihedral(window[random_window(window.shape, size, rng)], int(rng.integers(8)))
+        window = random_photo_window(self.images, self.patch + 2 * self.margin, rng)
         kinds = [degrade.KIND_OF[t] for t in labels]
         degraded = degrade.apply(np.ascontiguousarray(window), kinds, seed=rng)
         inner = (slice(self.margin, self.margin + self.patch),) * 2
@@ -216,10 +219,7 @@ class PhotoWindows(Dataset):
         label = TASKS.index(self.tasks[position % len(self.tasks)])
         if rng.random() < self.clean_prob:
             label = len(TASKS)  # "clean", the classifier's last class
-        image = self.images[int(rng.integers(len(self.images)))]
-        size = self.patch + 2 * self.margin
-        window = reflect_to(image, size)
-        window = dihedral(window[random_window(window.shape, size, rng)], int(rng.integers(8)))
+        window = random_photo_window(self.images, self.patch + 2 * self.margin, rng)
         return {
             "window": torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))),
             "label": label,
