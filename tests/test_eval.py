@@ -186,3 +186,13 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     task_columns = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
     assert degraded["Average"]["psnr"] == pytest.approx(np.mean([degraded[c]["psnr"] for c in task_columns]))
     assert payload["meta"]["setting"] == "photos:validation:48"
+
+
+@pytest.mark.parametrize("sigma", [15, 25])
+def test_noise_estimate_for_the_classical_baseline_is_within_10_percent(sigma):
+    from pipir import degrade
+    from pipir.data import samples
+
+    image = degrade.to_float(samples(["coffee"])["coffee"]).astype(np.float64)
+    noisy = image + np.random.default_rng(0).normal(0, sigma / 255, image.shape)
+    assert ev.estimate_noise_sigma(noisy) * 255 == pytest.approx(sigma, rel=0.1)
