@@ -28,7 +28,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from pipir.checkpoints import load_bundle, save_bundle
-from pipir.degrade.batch import synthesize
+from pipir.degrade.batch import CLASSES, synthesize
 from pipir.train.config import load_config
 from pipir.train.module import RestorationModule
 from pipir.train.run import fit
@@ -46,8 +46,8 @@ def probe(config, steps: int = 12) -> float:
     for i in range(4 + steps):
         start = time.perf_counter()
         windows = torch.rand(b, 3, p + 32, p + 32, device=device, generator=g)
-        labels = torch.randint(6, (b,), device=device, generator=g)
-        degraded, clean = synthesize(windows, labels, g, 16, 0.4, 0.5)
+        labels = torch.randint(len(CLASSES), (b,), device=device, generator=g)
+        degraded, clean = synthesize(windows, labels, g, 16, config.data.jpeg_prob, config.data.camera_prob)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             restored = module.model(degraded, torch.full((b, 5), 0.2, device=device))
             loss = (restored.float() - clean).abs().mean() + module.sensor(degraded).float().mean()

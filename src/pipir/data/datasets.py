@@ -185,6 +185,9 @@ class BenchmarkDataset(Dataset):
         }
 
 
+PHOTO_MARGIN = 16  # pixels of real neighbours a photo window carries on each side
+
+
 class PhotoWindows(Dataset):
     """Clean windows of photos, each with the class its degradation will have; the degradation
     itself is made later on the training device, a batch at a time (:func:`pipir.degrade.batch.synthesize`).
@@ -202,11 +205,11 @@ class PhotoWindows(Dataset):
         tasks: Sequence[str] = TASKS,
         seed: int = 0,
         clean_prob: float = 0.0,
-        margin: int = 16,
+        margin: int = PHOTO_MARGIN,
     ) -> None:
         if not images:
             raise PipirError("training needs at least one clean photo")
-        self.images = [np.ascontiguousarray(degrade.to_uint(degrade.to_float(im))) for im in images]
+        self.images = [im if im.dtype == np.uint8 else degrade.to_uint(degrade.to_float(im)) for im in images]
         self.patch, self.length, self.tasks = patch, length, tuple(tasks)
         self.seed, self.clean_prob, self.margin = seed, clean_prob, margin
 

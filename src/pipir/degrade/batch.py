@@ -17,6 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from pipir.degrade import KIND_OF
 from pipir.degrade.common import RANGES
 from pipir.models.pip import TASKS
 
@@ -408,12 +409,11 @@ def synthesize(
         index = (labels == c).nonzero().flatten()
         if index.numel() == 0:
             continue
-        kinds = [{"denoise": "noise", "derain": "rain", "dehaze": "haze", "deblur": "blur"}.get(name, name)]
         if name == "denoise":
             is_camera = torch.rand(index.numel(), generator=g, device=g.device) < camera_prob
             parts = [(index[~is_camera], "noise"), (index[is_camera], "camera")]
         else:
-            parts = [(index, kinds[0])]
+            parts = [(index, KIND_OF.get(name, name))]
         for part, kind in parts:
             if part.numel():
                 out[part] = degrade_kind(windows[part], kind, g)

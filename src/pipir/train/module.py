@@ -18,8 +18,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from pipir.checkpoints import load_weights
 from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
-from pipir.data.datasets import PhotoWindows
+from pipir.data.datasets import PHOTO_MARGIN, PhotoWindows
 from pipir.data.photos import photo_files
+from pipir.degrade import to_uint
 from pipir.degrade.batch import CLASSES, synthesize
 from pipir.io import read_rgb
 from pipir.models import create_model
@@ -83,9 +84,14 @@ class _Concat(ConcatDataset):
 def build_dataset(config: Config) -> Dataset:
     data = config.data
     if data.kind == "photos":
-        images = [read_rgb(p) for p in photo_files(data.images, data.split)]
+        # uint8 one photo at a time: 190 full-size photos as float32 would take ~4 GB at once
+        images = [to_uint(read_rgb(p)) for p in photo_files(data.images, data.split)]
         return PhotoWindows(
-            images, data.patch, length=len(images) * 100, tasks=data.tasks, seed=config.seed,
+            images,
+            data.patch,
+            length=len(images) * 100,
+            tasks=data.tasks,
+            seed=config.seed,
             clean_prob=data.clean_prob,
         )
     if data.kind == "synthetic":
@@ -166,7 +172,7 @@ class RestorationModule(L.LightningModule):
         g.manual_seed(self.config.seed * 1_000_003 + int(batch["position"][0]))
         windows = batch["window"].float() / 255
         labels = batch["label"]
-        degraded, clean = synthesize(windows, labels, g, 16, d.jpeg_prob, d.camera_prob)
+        degraded, clean = synthesize(windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob)
         # Clean samples teach the restorer to leave an intact photo alone under any prompt.
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
         task = torch.where(labels < len(TASKS), labels, random_task)
