@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import pipir
 from pipir.checkpoints import load_bundle
 from pipir.train import fit, load_config
-from pipir.train.module import RestorationModule, StreamSampler, build_models, lr_factor
+from pipir.train.module import RestorationModule, StreamSampler, blend_prompts, build_models, lr_factor
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 QUICK = [
@@ -93,6 +93,19 @@ def test_identity_init_starts_from_the_input(name):
         torch.testing.assert_close(model(x, weights), x)
         plain, _ = build_models(load_config(None, [f"model.name={name}"]))
         assert (plain(x, weights) - x).abs().max() > 1e-3
+
+
+def test_blended_prompts_stay_weights_and_keep_the_true_task_in_the_chosen_share():
+    one_hot = torch.nn.functional.one_hot(torch.arange(4000) % 5, 5).float()
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(blend_prompts(one_hot, 0.0, g), one_hot)
+    blended = blend_prompts(one_hot, 0.25, g)
+    changed = (blended != one_hot).any(1)
+    assert 0.22 < changed.float().mean() < 0.28
+    assert torch.allclose(blended.sum(1), torch.ones(4000)) and (blended >= 0).all()
+    true = (blended * one_hot).sum(1)[changed]  # weight left on the true task: 1 − λ + λ·r_true
+    assert 0.55 < true.mean() < 0.65  # E = 1/2 + 1/2 · 1/5 = 0.6
+    assert (blended[changed].argmax(1) != one_hot[changed].argmax(1)).any()  # some blends mislead
 
 
 def test_oversampled_tasks_weigh_less_in_the_classifier_loss():

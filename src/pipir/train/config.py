@@ -51,6 +51,9 @@ class DataConfig:
     clean_prob: float = 0.0  # photos: share of "clean" samples (target = input; the classifier's 6th class)
     jpeg_prob: float = 0.0  # photos: share of samples JPEG-compressed after their degradation
     camera_prob: float = 0.0  # photos: share of denoising samples with camera noise instead of white
+    # photos: share of samples whose one-hot prompt is blended with a random mixture, so that the
+    # restorer still does the right thing when a classifier's weights are unsure or wrong (blind use)
+    prompt_mix: float = 0.0
     root: str | None = None  # benchmark: dataset root in the official layout
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     patch: int = 64
@@ -94,6 +97,7 @@ class TrainerConfig:
     log_every: int = 10  # steps
     stop_at_step: int | None = None  # stop early, as if interrupted (the schedule keeps max_steps)
     threads: int | None = None  # torch CPU threads per process
+    compile: bool = False  # torch.compile the restorer in place (state-dict keys unchanged)
     # Clip the gradients' total norm to this (None: no clipping). The official code instead rescales a
     # loss above 5× its running minimum; a tiny model at lr 2e-3 diverged once without either.
     gradient_clip_val: float | None = None

@@ -139,6 +139,18 @@ def lr_factor(step: int, warmup: int, total: int, start_factor: float, floor: fl
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def blend_prompts(weights: torch.Tensor, share: float, g: torch.Generator) -> torch.Tensor:
+    """Blend a ``share`` of the rows of B×K one-hot ``weights`` with a random mixture: ``(1 − λ)·w +
+    λ·r``, λ uniform in [0, 1), r uniform on the simplex (normalised exponential draws). Every row
+    stays a valid weight vector; the true task keeps weight 1 − λ plus its share of r."""
+    b, k = weights.shape
+    chosen = torch.rand(b, 1, generator=g, device=weights.device) < share
+    lam = torch.rand(b, 1, generator=g, device=weights.device)
+    draws = -torch.log1p(-torch.rand(b, k, generator=g, device=weights.device))
+    mixture = draws / draws.sum(1, keepdim=True)
+    return torch.where(chosen, (1 - lam) * weights + lam * mixture, weights)
+
+
 class RestorationModule(L.LightningModule):
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -177,6 +189,8 @@ class RestorationModule(L.LightningModule):
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
         task = torch.where(labels < len(TASKS), labels, random_task)
         weights = F.one_hot(task, len(TASKS)).float()
+        if d.prompt_mix > 0:
+            weights = blend_prompts(weights, d.prompt_mix, g)
         return {"degraded": degraded, "clean": clean, "weights": weights, "label": labels}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

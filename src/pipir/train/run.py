@@ -76,6 +76,8 @@ def fit(
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = RestorationModule(config)
     t = config.trainer
+    if t.compile and module.model is not None:
+        module.model.compile()  # in place: checkpoints and the export keep the plain keys
     callbacks = [
         *callbacks,
         ModelCheckpoint(
