@@ -1,5 +1,7 @@
 """The PIP plug-in: backbone unchanged, exact pass-through, gradients, sizes, weights, top-m."""
 
+import re
+
 import pytest
 import torch
 
@@ -163,15 +165,27 @@ def test_prompt_regularization_kinds():
 
 
 @pytest.mark.parametrize("options", [{"topm": False}, {"prompt_to_prompt": False}])
-def test_ablation_switches_change_the_model_and_still_train(options):
-    base = pipir.create_model("pip_restormer", "tiny")
-    model = pipir.create_model("pip_restormer", "tiny", **options)
-    assert count_parameters(model) <= count_parameters(base)
-    x = torch.rand(5, 3, 16, 16)
+def test_ablation_switches_remove_their_part_change_the_output_and_still_train(options):
+    torch.manual_seed(0)
+    base = pipir.create_model("pip_restormer", "tiny").eval()
+    model = pipir.create_model("pip_restormer", "tiny", **options).eval()
+    if "topm" in options:  # every level's selection and its branch mix are gone
+        part, kept = "topm", all(b.to_feature.attn.topm is None for b in model.pip)
+    else:  # the interaction block and its channel alignment are gone at every level
+        part = "interaction|align"
+        kept = not any(hasattr(b.prompt, "interaction") or hasattr(b.prompt, "align") for b in model.pip)
+    assert kept
+    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)  # shared weights equal
+    assert not missing and unexpected and all(re.search(part, k) for k in unexpected)
+    removed = sum(v.numel() for k, v in base.state_dict().items() if k in unexpected)
+    assert count_parameters(model) == count_parameters(base) - removed
+    x = torch.rand(5, 3, 32, 32)
+    with torch.no_grad():
+        change = (model(x, torch.eye(5)) - base(x, torch.eye(5))).abs().max()
+    assert change > 1e-3  # same weights otherwise: only the switch can make this difference
+    model.train()
     model(x, torch.eye(5)).mean().backward()
-    assert all(p.grad is not None for p in model.parameters())
-    if "topm" in options:
-        assert model.pip[0].to_feature.attn.topm is None
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
 def test_plug_in_wraps_any_unet_with_skip_hooks():
