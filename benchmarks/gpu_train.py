@@ -179,6 +179,7 @@ def main() -> None:
     left = args.minutes * 60 - (time.perf_counter() - began)
     config.trainer.max_steps = max(50, int(0.92 * left / (step * args.run_factor)))
     config.trainer.checkpoint_every = max(1, config.trainer.max_steps // 3)
+    config.trainer.stop_at_step = None  # the planned schedule runs to its end (or the deadline)
     print(f"training {config.trainer.max_steps} steps (compiled={compiled})", flush=True)
     timer = Timer()
     deadline = Deadline(began + 0.97 * args.minutes * 60)

@@ -125,13 +125,19 @@ def test_classifier_confusion_counts_every_crop(bundle):
     assert accuracy == pytest.approx(np.trace(matrix) / 15)
 
 
-def test_combine_puts_a_sensor_beside_a_restorer(tmp_path, bundle):
+def test_combine_puts_a_sensor_beside_a_restorer_in_their_stored_dtypes(tmp_path, bundle):
+    from safetensors.torch import load_file
+
     sensor_only = tmp_path / "sensor.safetensors"
     save_bundle(sensor_only, None, DegradationSensor(width=4), {"sensor_patch": 48})
-    result = run_cli("combine", str(bundle), str(sensor_only), str(tmp_path / "both.safetensors"))
+    model, _, info = load_bundle(bundle)
+    save_bundle(tmp_path / "bf16.safetensors", model.to(torch.bfloat16), None, info)  # as trained on a GPU
+    result = run_cli("combine", str(tmp_path / "bf16.safetensors"), str(sensor_only), str(tmp_path / "both.safetensors"))
     assert result.returncode == 0, result.stderr
     model, sensor, info = load_bundle(tmp_path / "both.safetensors")
     assert model is not None and sensor.width == 4 and info["sensor_patch"] == 48
+    dtypes = {k.split(".")[0]: v.dtype for k, v in load_file(tmp_path / "both.safetensors").items()}
+    assert dtypes == {"model": torch.bfloat16, "sensor": torch.float32}
 
 
 def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_path):

@@ -149,12 +149,23 @@ def load_bundle(
     return model, sensor, info
 
 
+def _stored_dtype(path: str | Path, prefix: str) -> torch.dtype:
+    """The dtype a bundle stores its ``prefix`` part in (bf16 for restorers trained in bf16)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return f.get_tensor(next(k for k in f.keys() if k.startswith(prefix))).dtype
+
+
 def combine_bundles(restorer: str | Path, sensor: str | Path, out: str | Path) -> Path:
-    """One checkpoint with the restorer of one training run and the classifier of another."""
+    """One checkpoint with the restorer of one training run and the classifier of another, each in
+    the dtype its file stores it in."""
     model, _, info = load_bundle(restorer, parts=("model",))
     _, classifier, sensor_info = load_bundle(sensor, parts=("sensor",))
     if model is None or classifier is None:
         raise PipirError("the first file must hold a restorer and the second a degradation classifier")
+    model = model.to(_stored_dtype(restorer, "model."))
+    classifier = classifier.to(_stored_dtype(sensor, "sensor."))
     info = {k: v for k, v in info.items() if k not in ("model", "sensor")}
     info["sensor_training"] = sensor_info.get("training", {})
     info["sensor_patch"] = sensor_info.get("sensor_patch", info.get("sensor_patch", 64))
