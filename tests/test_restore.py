@@ -235,6 +235,8 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--task", "dehaze=lots"), "bad mixture"),
         ((str(folder / "good.png"), "--tile", "big"), "tile must be"),
         ((str(folder / "good.png"), "--model", str(tmp_path / "nope.safetensors")), "neither a file"),
+        ((str(folder / "good.png"), "--overlap", "abc"), "Invalid value for '--overlap'"),
+        ((str(folder / "good.png"), "--sharpen"), "No such option: --sharpen"),
     ]:
         bad = (
             run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle))
@@ -242,8 +244,19 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
             else run_cli("restore", *args, "-o", str(tmp_path / "bad"))
         )
         assert bad.returncode == 2, args
-        assert message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert bad.stderr.startswith("error: ") and message in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr  # one sentence, no usage box
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_cli_version_and_short_help():
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith(f"pipir {pipir.__version__} (torch ")
+    for args in (("-h",), ("restore", "-h"), ("data", "-h")):
+        shown = run_cli(*args)
+        assert shown.returncode == 0 and "Usage: pipir" in shown.stdout, args
+    bare = run_cli()  # help, and the exit code of a usage error, but no empty "error:" line
+    assert bare.returncode == 2 and "Usage: pipir" in bare.stdout and "error" not in bare.stderr
 
 
 def test_onnx_export_matches_torch(tmp_path, bundle, restorer):

@@ -13,6 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from pipir.errors import PipirError
+
+try:  # the argument parser's errors: typer's own since it vendors click, click's before
+    from typer import TyperException as UsageProblem
+except ImportError:  # pragma: no cover
+    from click import ClickException as UsageProblem
 from pipir.io import atomic_write
 from pipir.models import TASKS, count_parameters, create_model
 from pipir.models.registry import BACKBONES, VARIANTS
@@ -21,12 +26,25 @@ app = typer.Typer(
     help="Universal image restoration with Prompt-In-Prompt learning.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from pipir import __version__
+
+        print(f"pipir {__version__} (torch {torch.__version__})")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Universal image restoration with Prompt-In-Prompt learning."""
 
 
@@ -178,7 +196,8 @@ def restore(
                 f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
             )
     if failures:
-        print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
+        if len(files) > 1:  # one image: its own line has said it all
+            print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)
         raise typer.Exit(2)
 
 
@@ -402,12 +421,22 @@ def data_photos(
 
 
 def main() -> None:
-    """Entry point: user mistakes become one sentence on stderr and exit code 2."""
+    """Entry point: user mistakes, ours and the argument parser's, become one line on stderr and
+    exit code 2."""
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="pipir")
     except PipirError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except UsageProblem as err:
+        message = " ".join(err.format_message().split())
+        if message:  # empty when a bare command has just printed its help
+            print(f"error: {message}", file=sys.stderr)
+        sys.exit(getattr(err, "exit_code", 2))
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
