@@ -54,8 +54,16 @@ def test_official_checkpoint_file_loads_strictly(tmp_path, wrapper, prefix):
 
 def test_restormer_reference_state_dict_loads_and_runs():
     state = reference_state_dict("restormer_default_keys.tsv")
-    model = load_weights(pipir.create_model("restormer", "paper"), {"params": state})
+    model = load_weights(pipir.create_model("restormer", "paper"), {"params": state}).eval()
     assert torch.equal(model.output.weight, state["output.weight"])
+    x = torch.rand(1, 3, 24, 40)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    with torch.no_grad():  # the loaded output layer is the one that runs
+        assert model.output.bias is None  # as in the official layout
+        model.output.weight.zero_()
+        assert torch.equal(model(x), x)  # Restormer's global residual: zero output layer, input back
 
 
 @pytest.mark.parametrize(

@@ -188,6 +188,21 @@ def test_ablation_switches_remove_their_part_change_the_output_and_still_train(o
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
+def test_readme_example_of_pip_on_your_own_unet_runs_and_trains_the_prompts():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text()
+    section = readme.split("### PIP on your own U-Net", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    model, x, restored = scope["model"], scope["x"], scope["restored"]
+    assert restored.shape == x.shape
+    assert model.pip.prompt.task_prompts.grad is not None  # the example's backward reaches the prompt bank
+    with torch.no_grad():  # the weights steer the output
+        assert (model(x, task_weights("denoise", batch=2)) - restored).abs().max() > 1e-4
+
+
 def test_plug_in_wraps_any_unet_with_skip_hooks():
     block = PIPBlock(channels=20, prompt_size=8)
     assert block.prompt.task_prompts.shape == (5, 28)
