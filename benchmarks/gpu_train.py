@@ -48,7 +48,7 @@ def probe(config, compiled: bool, steps: int = 12) -> tuple[float, float]:
     g = torch.Generator(device=device).manual_seed(0)
     dtype = torch.bfloat16 if "bf16" in config.trainer.precision else torch.float32
     times = []
-    for i in range(4 + steps):
+    for _ in range(4 + steps):
         start = time.perf_counter()
         windows = torch.rand(b, 3, p + 32, p + 32, device=device, generator=g)
         labels = torch.randint(len(CLASSES), (b,), device=device, generator=g)
@@ -132,12 +132,12 @@ def write_reports(paths: list[str]) -> None:
         "",
         "`python benchmarks/gpu_train.py CONFIG --minutes M --out OUT data.images=data/pack` on the device "
         "named in each row; `probe_img_per_s`: median of 12 timed optimiser steps on synthesised batches "
-        "(degradations made on the device), eager or with the restorer compiled (`compiled`); `run_img_per_s` "
-        "and `loader_wait_share`: the whole Lightning run (steps × batch / time from the first step's start to "
-        "the last step's end; the share of that time the training loop waited between one step's end and the "
-        "next one's start for the data loader). Rows with `compiled` — synchronised the device after every "
-        "step (which also stalls its queue); the others do not, so their share is an upper bound on the "
-        "device's idle time.",
+        "(degradations made on the device), eager or with the restorer compiled (`compiled`); "
+        "`run_img_per_s` and `loader_wait_share`: the whole Lightning run (steps × batch / time from the "
+        "first step's start to the last step's end; the share of that time the training loop waited "
+        "between one step's end and the next one's start for the data loader). Rows with `compiled` — "
+        "synchronised the device after every step (which also stalls its queue); the others do not, so "
+        "their share is an upper bound on the device's idle time.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -160,7 +160,8 @@ def main() -> None:
     # compilation (minutes), so short budgets are better off without it
     parser.add_argument("--compile", choices=("auto", "on", "off"), default="off")
     # A Lightning run's step took 1.65× (H100: 275 against 166 img/s) and 1.55–1.8× (H200: 304 against
-    # 168–196 img/s) the probe's: its data loader, logging and checkpoints. The steps are planned with this factor; the deadline stops a slower run anyway.
+    # 168–196 img/s) the probe's: its data loader, logging and checkpoints. The steps are planned with
+    # this factor; the deadline stops a slower run anyway.
     parser.add_argument("--run-factor", type=float, default=1.75)
     parser.add_argument("overrides", nargs="*")
     args, rest = parser.parse_known_args()

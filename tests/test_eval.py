@@ -132,7 +132,9 @@ def test_combine_puts_a_sensor_beside_a_restorer_in_their_stored_dtypes(tmp_path
     save_bundle(sensor_only, None, DegradationSensor(width=4), {"sensor_patch": 48})
     model, _, info = load_bundle(bundle)
     save_bundle(tmp_path / "bf16.safetensors", model.to(torch.bfloat16), None, info)  # as trained on a GPU
-    result = run_cli("combine", str(tmp_path / "bf16.safetensors"), str(sensor_only), str(tmp_path / "both.safetensors"))
+    result = run_cli(
+        "combine", str(tmp_path / "bf16.safetensors"), str(sensor_only), str(tmp_path / "both.safetensors")
+    )
     assert result.returncode == 0, result.stderr
     model, sensor, info = load_bundle(tmp_path / "both.safetensors")
     assert model is not None and sensor.width == 4 and info["sensor_patch"] == 48

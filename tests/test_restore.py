@@ -313,14 +313,20 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
     assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
 
 
-def test_auto_tile_counts_the_page_cache_as_available(monkeypatch):
+def test_auto_tile_counts_the_page_cache_as_available(monkeypatch, tmp_path):
     import pipir.infer as infer
 
     model = pipir.create_model("pip_restormer", "tiny")
-    free = infer.available_memory()
-    assert 0 < free <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    if sys.platform == "linux":  # MemAvailable: free pages plus the cache the kernel can drop
-        assert free >= os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < infer.available_memory() <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    meminfo = tmp_path / "meminfo"  # 1 GiB free, 2 GiB more in a cache the kernel can drop
+    meminfo.write_text(
+        "MemTotal: 8388608 kB\nMemFree: 1048576 kB\nMemAvailable: 3145728 kB\nCached: 2097152 kB\n"
+    )
+    assert infer.available_memory(str(meminfo)) == 3 << 30
+    pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(infer.os, "sysconf", pages.__getitem__)
+    assert infer.available_memory(str(tmp_path / "none")) == 4096000  # no meminfo: the free pages
+    monkeypatch.undo()
     monkeypatch.setattr(infer, "available_memory", lambda: 1 << 30)  # a quarter: 256 MiB
     small = infer.auto_tile(model)
     monkeypatch.setattr(infer, "available_memory", lambda: 64 << 30)  # capped at 1.25 GiB

@@ -1,5 +1,6 @@
 """Training: configs fail early and clearly, resume is exact, DDP keeps ranks in step."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,12 @@ def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
     assert any((tmp_path / "a/tensorboard").iterdir())
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_ddp_two_cpu_processes_stay_identical_and_see_different_samples(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     result = subprocess.run(
@@ -161,7 +168,7 @@ def test_ddp_two_cpu_processes_stay_identical_and_see_different_samples(tmp_path
             "-m",
             "torch.distributed.run",
             "--nproc_per_node=2",
-            "--master_port=29533",
+            f"--master_port={free_port()}",  # a fixed one fails when another run holds it
             str(worker),
             str(tmp_path),
         ],
@@ -212,8 +219,16 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
     for i in range(3):
         pixels = (torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()
         Image.fromarray(pixels).save(tmp_path / f"p{i}.png")
-    overrides = [*QUICK, "trainer.max_steps=3", "data.num_workers=0", f"output={tmp_path / 'run'}",
-                 f"data.images={tmp_path}", "data.split=null", "data.clean_prob=0.3", "data.jpeg_prob=0.5"]
+    overrides = [
+        *QUICK,
+        "trainer.max_steps=3",
+        "data.num_workers=0",
+        f"output={tmp_path / 'run'}",
+        f"data.images={tmp_path}",
+        "data.split=null",
+        "data.clean_prob=0.3",
+        "data.jpeg_prob=0.5",
+    ]
     config = load_config(CONFIGS / "pipir-tiny-gpu.yaml", [*overrides, "trainer.precision=32-true"])
     export = fit(config, progress=False)
     model, sensor, info = load_bundle(export)

@@ -483,12 +483,12 @@ def _to_layout(rgb: torch.Tensor, layout: str, dtype: np.dtype) -> np.ndarray:
     return out.cpu().numpy().astype(dtype, copy=False)
 
 
-def available_memory() -> int:
+def available_memory(meminfo: str = "/proc/meminfo") -> int:
     """Bytes this machine can give a process now: Linux's ``MemAvailable`` (free memory plus the
     page cache it can drop: "free" alone shrinks after every large file read or written, and with
     it the tile), else the free pages, else 8 GiB."""
     try:
-        with open("/proc/meminfo") as info:
+        with open(meminfo) as info:
             for line in info:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) << 10
