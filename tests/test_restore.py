@@ -76,7 +76,7 @@ def test_tiles_sharing_the_whole_images_prompts_come_closer_to_it_than_tiles_wit
     def tiled_psnr(share: bool) -> float:
         restorer.share_prompts = share
         out = restorer.restore(image, task="derain", tile=tile, overlap=32, precision="fp32")
-        assert out.tile == tile  # the tile that ran: these sizes need no refitting on this photo
+        assert out.tile == (tile, tile)  # as it ran: these sizes need no refitting on this photo
         return psnr(torch.from_numpy(out.image).permute(2, 0, 1), whole).item()
 
     try:

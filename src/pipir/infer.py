@@ -35,7 +35,8 @@ class Restored:
     image: np.ndarray
     weights: dict[str, float] = field(default_factory=dict)  # prompt weights used (empty: plain model)
     source: str = ""  # "classifier", "given" or "none"
-    tile: int | None = None
+    # The tiles as they ran, height × width (fitted to the image from the requested size); None: whole
+    tile: tuple[int, int] | None = None
     # How much of the correction was applied: 1 − the classifier's "clean" probability when blind
     # (output = input + strength · (restored − input)); 1 when the task was given.
     strength: float = 1.0
@@ -283,8 +284,9 @@ class Restorer:
         precision: str,
         tile_batch: int | None,
         progress: Progress | None = None,
-    ) -> tuple[torch.Tensor | None, str, int | None, torch.Tensor | None]:
-        """The one restore loop. ``fetch(top, left, height, width)`` gives a B×3 float crop of the
+    ) -> tuple[torch.Tensor | None, str, tuple[int, int] | None, torch.Tensor | None]:
+        """The one restore loop (returns the weights, their source, the tile height × width that ran
+        or None for the whole image, and the blind strength). ``fetch(top, left, height, width)`` gives a B×3 float crop of the
         input, ``emit(top, left, block)`` takes a finished B×3×n×m block of the output. Tiles run in
         raster order and each hands on the block that no later tile touches (with an in-place
         ``emit``, no later tile reads it either), so memory depends on the tile size, and on the
@@ -306,7 +308,7 @@ class Restorer:
         if tile is None or (h <= tile and w <= tile):
             emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision, strength))
             progress(1, 1)
-            return weights, source, tile, strength
+            return weights, source, None, strength
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
         th, tw = _fit(hp, tile, overlap, m), _fit(wp, tile, overlap, m)
@@ -371,7 +373,7 @@ class Restorer:
                     block = q[:, :, :rows, :cols].div_(row_sum[top : top + rows, None])
                     emit(top, s, block.div_(col_sum[None, s : s + cols]))
             tick(len(batch))
-        return weights, source, tile, strength
+        return weights, source, (th, tw), strength
 
     def restore_tensor(
         self,
