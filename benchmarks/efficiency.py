@@ -107,7 +107,11 @@ def main() -> None:
         notes=f"`python benchmarks/efficiency.py --variant {args.variant} --runs {args.runs} "
         f"--threads {args.threads}`; median and min of {args.runs} interleaved runs after "
         "one warm-up. Overheads are relative to the model's own backbone; the latency overhead is the "
-        "median of the per-run time ratios (model and backbone timed back to back).",
+        "median of the per-run time ratios (model and backbone timed back to back). GMACs count only "
+        "convolutions and matrix products (torch's FLOP counter): layer norms, the gates, the top-m "
+        "sort and the resizes are left out, so the GMACs overhead understates the PIP blocks' "
+        "memory-bound work at full resolution. On a shared machine the same forward pass varies from "
+        "run to run: compare the min and median columns.",
     )
 
 

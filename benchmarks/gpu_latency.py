@@ -2,18 +2,26 @@
 
     python benchmarks/gpu_latency.py
 
-Batch 1, 256², CUDA events, the best of 3 rounds of 20 forwards after 5 warm-ups. Prints JSON; the
-figures of the one run so far (an H200) are in docs/benchmarks/efficiency.md.
+Batch 1, 256², CUDA events; 5 rounds, each the mean of 20 forwards after 5 warm-ups, the models
+interleaved. Writes docs/benchmarks/gpu-latency.{json,md} (median and minimum of the rounds, the GPU
+named).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import statistics
 
 import torch
 
 import pipir
+
+try:
+    from benchmarks.common import write_report
+except ImportError:  # run as a script: benchmarks/ is on the path
+    from common import write_report
+
+ROUNDS = 5
 
 
 def main() -> None:
@@ -25,7 +33,7 @@ def main() -> None:
     models = {n: pipir.create_model(n, "paper").cuda().eval() for n in ("restormer", "pip_restormer")}
     times: dict[str, list[float]] = {}
     for precision in ("fp32", "bf16"):
-        for _ in range(3):
+        for _ in range(ROUNDS):
             for name, model in models.items():
                 autocast = (
                     torch.autocast("cuda", dtype=torch.bfloat16)
@@ -44,12 +52,28 @@ def main() -> None:
                     end.record()
                     torch.cuda.synchronize()
                 times.setdefault(f"{name} {precision}", []).append(start.elapsed_time(end) / 20)
-    out = {k: min(v) for k, v in times.items()}
-    for precision in ("fp32", "bf16"):
-        out[f"overhead {precision} %"] = 100 * (
-            out[f"pip_restormer {precision}"] / out[f"restormer {precision}"] - 1
+    rows = []
+    for key, rounds in times.items():
+        name, precision = key.split()
+        base = statistics.median(times[f"restormer {precision}"])
+        rows.append(
+            {
+                "model": f"{name} paper",
+                "precision": "fp32" if precision == "fp32" else "bf16 autocast",
+                "median ms": f"{statistics.median(rounds):.1f}",
+                "min ms": f"{min(rounds):.1f}",
+                "overhead (medians)": f"{100 * (statistics.median(rounds) / base - 1):+.1f}%",
+                "rounds": ROUNDS,
+            }
         )
-    print(json.dumps(out, indent=1))
+    write_report(
+        "gpu-latency",
+        f"Paper-size forward latency on {torch.cuda.get_device_name()} (batch 1, 256²)",
+        rows,
+        list(rows[0]),
+        notes=f"`python benchmarks/gpu_latency.py`: {ROUNDS} rounds per model and precision, each the mean "
+        "of 20 forwards (CUDA events) after 5 warm-ups, models interleaved; eager, cudnn.benchmark on.",
+    )
 
 
 if __name__ == "__main__":

@@ -163,7 +163,9 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     for tensor in model.backbone.output_layer().parameters():
         torch.nn.init.zeros_(tensor)
     path = tmp_path / "identity.safetensors"
-    save_bundle(path, model, DegradationSensor(width=8), {"tasks": list(pipir.TASKS), "sensor_patch": 32})
+    trained = {"config": {"seed": 7}, "steps": 3}  # what the file says made it
+    info = {"tasks": list(pipir.TASKS), "sensor_patch": 32, "training": trained}
+    save_bundle(path, model, DegradationSensor(width=8), info)
     out = tmp_path / "photo-eval"
     result = run_cli(
         "eval",
@@ -194,6 +196,8 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     task_columns = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
     assert degraded["Average"]["psnr"] == pytest.approx(np.mean([degraded[c]["psnr"] for c in task_columns]))
     assert payload["meta"]["setting"] == "photos:validation:48"
+    assert payload["meta"]["training"] == {"training": trained}  # the run folder need not survive
+    assert payload["meta"]["command"].startswith("pipir eval ") and "--limit 3" in payload["meta"]["command"]
 
 
 @pytest.mark.parametrize("sigma", [15, 25])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -322,7 +323,10 @@ def evaluate_command(
         job = bar.add_task("evaluating", total=len(items))
         table = ev.evaluate(items, methods, progress=lambda: bar.advance(job), average_over=average_over)
     meta = {
+        "command": shlex.join(["pipir", *sys.argv[1:]]),
         "model": str(model or DEFAULT_MODEL),
+        # what made the model (the checkpoint's own record), so that a run folder need not survive
+        "training": {k: restorer.info[k] for k in ("training", "sensor_training") if k in restorer.info},
         "setting": "synthetic" if synthetic else f"photos:{split}:{size}" if photos else setting,
         "seed": seed,
         "average_over": average_over,
