@@ -285,9 +285,10 @@ class Restorer:
         tile_batch: int | None,
         progress: Progress | None = None,
     ) -> tuple[torch.Tensor | None, str, tuple[int, int] | None, torch.Tensor | None]:
-        """The one restore loop (returns the weights, their source, the tile height × width that ran
-        or None for the whole image, and the blind strength). ``fetch(top, left, height, width)`` gives a B×3 float crop of the
-        input, ``emit(top, left, block)`` takes a finished B×3×n×m block of the output. Tiles run in
+        """The one restore loop; returns the weights, their source, the tile height × width that ran
+        (None: the whole image) and the blind strength. ``fetch(top, left, height, width)`` gives a
+        B×3 float crop of the input, ``emit(top, left, block)`` takes a finished B×3×n×m block of
+        the output. Tiles run in
         raster order and each hands on the block that no later tile touches (with an in-place
         ``emit``, no later tile reads it either), so memory depends on the tile size, and on the
         image width only through a strip as high as the tiles' overlap.
