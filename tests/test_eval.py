@@ -195,6 +195,13 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     assert auto["clean"]["psnr"] == 100.0
     task_columns = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
     assert degraded["Average"]["psnr"] == pytest.approx(np.mean([degraded[c]["psnr"] for c in task_columns]))
+    assert degraded["Average"]["columns"] == len(task_columns) == 8
+    classical = table["classical (skimage)"]["Average"]  # noise ×3, camera, haze, low light
+    assert classical["columns"] == 6
+    assert (
+        f"{classical['psnr']:.2f} / {classical['ssim']:.4f} (6 of 8 columns)"
+        in out.with_suffix(".md").read_text()
+    )
     assert payload["meta"]["setting"] == "photos:validation:48"
     assert payload["meta"]["training"] == {"training": trained}  # the run folder need not survive
     assert payload["meta"]["command"].startswith("pipir eval ") and "--limit 3" in payload["meta"]["command"]

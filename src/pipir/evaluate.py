@@ -250,12 +250,24 @@ def evaluate(
                 k: float(np.mean([table[name][c][k] for c in averaged]))
                 for k in ("psnr", "ssim", "psnr_y", "ssim_y")
             }
+            table[name]["Average"]["columns"] = len(averaged)
     return table
 
 
 def markdown(table: dict, title: str, columns: list[str]) -> str:
-    """Two tables shaped like the papers': RGB PSNR/SSIM (the protocol), then Y-channel."""
+    """Two tables shaped like the papers': RGB PSNR/SSIM (the protocol), then Y-channel. An Average
+    over fewer columns than the fullest row's says how many (classical methods have no cell for
+    some tasks), so that no two averages over different columns read as comparable."""
     out = [f"## {title}", ""]
+    full = max((row["Average"].get("columns", 0) for row in table.values() if "Average" in row), default=0)
+
+    def cell(row: dict, column: str, p: str, s: str) -> str:
+        if column not in row:
+            return "—"
+        text = f"{row[column][p]:.2f} / {row[column][s]:.4f}"
+        n = row[column].get("columns", full) if column == "Average" else full
+        return text + (f" ({n} of {full} columns)" if n < full else "")
+
     for label, (p, s) in (
         ("RGB PSNR (dB) / SSIM", ("psnr", "ssim")),
         ("Y-channel PSNR (dB) / SSIM", ("psnr_y", "ssim_y")),
@@ -263,7 +275,7 @@ def markdown(table: dict, title: str, columns: list[str]) -> str:
         cols = [c for c in columns + ["Average"] if any(c in row for row in table.values())]
         out += [f"**{label}**", "", "| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for method, row in table.items():
-            cells = [f"{row[c][p]:.2f} / {row[c][s]:.4f}" if c in row else "—" for c in cols]
+            cells = [cell(row, c, p, s) for c in cols]
             out.append(f"| {method} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
