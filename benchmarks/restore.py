@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipir.infer import DEFAULT_MODEL
+from pipir.hub import DEFAULT_MODEL
 
 try:
     from benchmarks.common import write_report

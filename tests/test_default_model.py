@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import pipir
-from pipir.infer import DEFAULT_MODEL, shipped_models
+from pipir.hub import DEFAULT_MODEL, shipped_models
 
 
 def test_default_model_ships_inside_the_package_and_loads_offline():

@@ -11,7 +11,7 @@ from PIL import Image
 
 import pipir
 from pipir.checkpoints import save_bundle
-from pipir.infer import load
+from pipir.hub import load
 from pipir.io import read_image, write_image
 from pipir.metrics import psnr
 from pipir.models.sensor import DegradationSensor
@@ -90,12 +90,12 @@ def test_tiles_sharing_the_whole_images_prompts_come_closer_to_it_than_tiles_wit
 
 
 def test_tiles_own_every_row_once_and_start_on_the_models_grid():
-    from pipir.infer import _owned, _starts
+    from pipir.tiling import owned_spans, tile_starts
 
     for length, tile, stride in [(600, 256, 224), (408, 256, 224), (1000, 128, 112), (64, 64, 48)]:
-        starts = _starts(length, tile, stride)
+        starts = tile_starts(length, tile, stride)
         assert all(s % 8 == 0 for s in starts) and starts[-1] + tile == length
-        owned = _owned(starts, tile, length, 8)
+        owned = owned_spans(starts, tile, length, 8)
         assert owned[0][0] == 0 and owned[-1][1] == length
         assert all(a[1] == b[0] for a, b in zip(owned, owned[1:]))
         assert all(s <= r0 and r1 <= s + tile for s, (r0, r1) in zip(starts, owned))
@@ -112,8 +112,9 @@ class _TileDependent(torch.nn.Module):
 
 @pytest.mark.parametrize("shape", [(203, 317), (90, 317), (203, 70), (128, 200)])
 def test_tiles_blend_into_the_window_weighted_average_of_their_outputs(shape):
-    from pipir.infer import Restorer, _fit, _grid, _window
+    from pipir.infer import Restorer
     from pipir.models.common import pad_to_multiple
+    from pipir.tiling import fit_tile, grid_starts, window
 
     model, tile, overlap, m = _TileDependent(), 96, 16, 8
     x = torch.rand(2, 3, *shape, generator=torch.Generator().manual_seed(0))
@@ -121,11 +122,11 @@ def test_tiles_blend_into_the_window_weighted_average_of_their_outputs(shape):
     # The reference: every tile's output, weighted by the window, summed on an image-wide canvas.
     xp = pad_to_multiple(x, m)
     hp, wp = xp.shape[-2:]
-    th, tw = _fit(hp, tile, overlap, m), _fit(wp, tile, overlap, m)
-    win = _window(th, overlap if hp > th else 0)[:, None] * _window(tw, overlap if wp > tw else 0)[None]
+    th, tw = fit_tile(hp, tile, overlap, m), fit_tile(wp, tile, overlap, m)
+    win = window(th, overlap if hp > th else 0)[:, None] * window(tw, overlap if wp > tw else 0)[None]
     total, weight = torch.zeros_like(xp), torch.zeros(hp, wp)
-    for t in _grid(hp, th, overlap, m):
-        for s in _grid(wp, tw, overlap, m):
+    for t in grid_starts(hp, th, overlap, m):
+        for s in grid_starts(wp, tw, overlap, m):
             total[..., t : t + th, s : s + tw] += model(xp[..., t : t + th, s : s + tw]) * win
             weight[t : t + th, s : s + tw] += win
     assert torch.allclose(got, (total / weight)[..., : shape[0], : shape[1]], atol=1e-6)
@@ -290,19 +291,19 @@ def test_batched_tiles_and_images_equal_one_at_a_time(restorer):
 
 
 def test_tiles_shrink_to_the_fewest_that_cover_but_not_below_512():
-    from pipir.infer import _fit, _grid
+    from pipir.tiling import fit_tile, grid_starts
 
     for length, tile in [(3000, 768), (4000, 768), (8000, 768), (1200, 768), (800, 256), (5000, 2048)]:
-        side = _fit(length, tile, 32, 8)
-        largest = len(_grid(length, tile, 32, 8))
-        count = len(_grid(length, side, 32, 8))
+        side = fit_tile(length, tile, 32, 8)
+        largest = len(grid_starts(length, tile, 32, 8))
+        count = len(grid_starts(length, side, 32, 8))
         assert side % 8 == 0 and side <= tile and count == largest
         assert side >= min(tile, 512)
-    assert _fit(3000, 768, 32, 8) < 768  # 5 tiles of 632 instead of 5 of 768
+    assert fit_tile(3000, 768, 32, 8) < 768  # 5 tiles of 632 instead of 5 of 768
 
 
 def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
-    from pipir.infer import auto_tile
+    from pipir.memory import auto_tile
 
     model = pipir.create_model("pip_restormer", "tiny")
     one, four = auto_tile(model, 1), auto_tile(model, 4)
@@ -314,23 +315,23 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
 
 
 def test_auto_tile_counts_the_page_cache_as_available(monkeypatch, tmp_path):
-    import pipir.infer as infer
+    import pipir.memory as memory
 
     model = pipir.create_model("pip_restormer", "tiny")
-    assert 0 < infer.available_memory() <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < memory.available_memory() <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     meminfo = tmp_path / "meminfo"  # 1 GiB free, 2 GiB more in a cache the kernel can drop
     meminfo.write_text(
         "MemTotal: 8388608 kB\nMemFree: 1048576 kB\nMemAvailable: 3145728 kB\nCached: 2097152 kB\n"
     )
-    assert infer.available_memory(str(meminfo)) == 3 << 30
+    assert memory.available_memory(str(meminfo)) == 3 << 30
     pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
-    monkeypatch.setattr(infer.os, "sysconf", pages.__getitem__)
-    assert infer.available_memory(str(tmp_path / "none")) == 4096000  # no meminfo: the free pages
+    monkeypatch.setattr(memory.os, "sysconf", pages.__getitem__)
+    assert memory.available_memory(str(tmp_path / "none")) == 4096000  # no meminfo: the free pages
     monkeypatch.undo()
-    monkeypatch.setattr(infer, "available_memory", lambda: 1 << 30)  # a quarter: 256 MiB
-    small = infer.auto_tile(model)
-    monkeypatch.setattr(infer, "available_memory", lambda: 64 << 30)  # capped at 1.25 GiB
-    assert small < infer.auto_tile(model) == infer.auto_tile(model)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 << 30)  # a quarter: 256 MiB
+    small = memory.auto_tile(model)
+    monkeypatch.setattr(memory, "available_memory", lambda: 64 << 30)  # capped at 1.25 GiB
+    assert small < memory.auto_tile(model) == memory.auto_tile(model)
 
 
 @pytest.mark.parametrize("layout", ["rgb", "grey", "grey1", "rgba", "uint16"])
@@ -363,15 +364,15 @@ def test_restoring_in_place_gives_what_a_new_array_gets(restorer, layout):
 def test_progress_counts_every_tile_of_both_passes(restorer):
     """``progress(done, total)`` after each batch of tiles: the encoder-only prompt pass and the
     restore pass each visit every tile, so a 150×110 image in 48-pixel tiles reports 2 × tiles."""
-    from pipir.infer import _fit, _grid
+    from pipir.tiling import fit_tile, grid_starts
 
     calls = []
     image = (photo(150, 110, seed=2) * 255).astype(np.uint8)
     restorer.restore(
         image, task="denoise", tile=48, overlap=8, tile_batch=2, progress=lambda *a: calls.append(a)
     )
-    th, tw = _fit(152, 48, 8, 8), _fit(112, 48, 8, 8)  # the image padded to the model's multiple of 8
-    tiles = len(_grid(152, th, 8, 8)) * len(_grid(112, tw, 8, 8))
+    th, tw = fit_tile(152, 48, 8, 8), fit_tile(112, 48, 8, 8)  # the image padded to the model's multiple of 8
+    tiles = len(grid_starts(152, th, 8, 8)) * len(grid_starts(112, tw, 8, 8))
     assert tiles > 4 and all(total == 2 * tiles for _, total in calls)
     assert [done for done, _ in calls] == sorted({done for done, _ in calls}) and calls[-1][0] == 2 * tiles
     whole = []

@@ -15,8 +15,8 @@ _WHERE = {
     "PipirError": "pipir.errors",
     "Restored": "pipir.infer",
     "Restorer": "pipir.infer",
-    "load": "pipir.infer",
-    "restore": "pipir.infer",
+    "load": "pipir.hub",
+    "restore": "pipir.hub",
     "TASKS": "pipir.models",
     "PIPBlock": "pipir.models",
     "create_model": "pipir.models",
@@ -27,10 +27,10 @@ __all__ = list(_WHERE)
 if TYPE_CHECKING:  # what type checkers and editors see (``X as X``: a re-export)
     from pipir.checkpoints import load_weights as load_weights
     from pipir.errors import PipirError as PipirError
+    from pipir.hub import load as load
+    from pipir.hub import restore as restore
     from pipir.infer import Restored as Restored
     from pipir.infer import Restorer as Restorer
-    from pipir.infer import load as load
-    from pipir.infer import restore as restore
     from pipir.models import TASKS as TASKS
     from pipir.models import PIPBlock as PIPBlock
     from pipir.models import create_model as create_model

@@ -150,7 +150,7 @@ def restore(
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
     from rich.progress import Progress
 
-    from pipir.infer import load
+    from pipir.hub import load
     from pipir.io import read_image, write_image
     from pipir.models.pip import task_weights
 
@@ -212,7 +212,7 @@ def demo(
     before | after images with the classifier's weights and the PSNR gain."""
     from pipir import degrade
     from pipir.data import HELD_OUT, samples
-    from pipir.infer import load
+    from pipir.hub import load
     from pipir.io import write_rgb
     from pipir.metrics import psnr
 
@@ -259,7 +259,7 @@ def evaluate_command(
     from rich.progress import Progress
 
     from pipir import evaluate as ev
-    from pipir.infer import DEFAULT_MODEL, load
+    from pipir.hub import DEFAULT_MODEL, load
 
     if classifier:
         restorer = load(model)
@@ -358,7 +358,7 @@ def export_onnx_command(
 ) -> None:
     """ONNX with dynamic height and width; prompt weights are an input (classifier: OUT.sensor.onnx)."""
     from pipir.export import export_onnx
-    from pipir.infer import load
+    from pipir.hub import load
 
     if out.suffix != ".onnx":
         raise PipirError(f"the output file must end in .onnx, not {out.name!r}")

@@ -1,26 +1,27 @@
-"""The one restore path: prompt weights (label, mixture or classifier), padding, tiling, precision.
+"""The one restore path: prompt weights (label, mixture or classifier) and the tiled restore loop.
 
 The CLI, ``pipir eval`` and the web demo all call :meth:`Restorer.restore_tensor` (through
-:meth:`Restorer.restore` for numpy images).
+:meth:`Restorer.restore` for numpy images). Beside it: ``tiling`` (tile geometry), ``layout`` (numpy
+layouts), ``memory`` (the tile that fits), ``precision`` (bf16 or fp32) and ``hub`` (loading).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from pipir.errors import PipirError
+from pipir.layout import split_layout, to_layout
+from pipir.memory import auto_tile
 from pipir.models.common import pad_to_multiple
 from pipir.models.pip import TASKS, PIPNet, task_weights
+from pipir.precision import precision_context, resolve_precision
+from pipir.tiling import Grid, fit_tile, grid_starts, owned_spans, window
 
 TaskSpec = str | int | dict | list | torch.Tensor
 Fetch = Callable[[int, int, int, int], torch.Tensor]  # (top, left, height, width) -> B×3×h×w
@@ -49,81 +50,6 @@ class Restored:
         used = ", ".join(f"{name} {weight:.2f}" for name, weight in self.top(n)) or "no prompts"
         strength = f"; strength {self.strength:.2f}" if self.strength < 0.995 else ""
         return f"{self.source}: {used}{strength}"
-
-
-def bf16_is_native(device: torch.device) -> bool:
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    # AMX only: on an AMD EPYC with avx512_bf16 but no AMX, a bf16 forward of the 512² astronaut
-    # took 93.0 s against 5.0 s in fp32 (docs/benchmarks/restore-small.md)
-    return "amx_bf16" in flags
-
-
-def _window(size: int, overlap: int) -> torch.Tensor:
-    """1-D blending weights: a raised-cosine ramp over ``overlap`` pixels at both ends, never 0."""
-    w = torch.ones(size)
-    if overlap > 0:
-        ramp = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, overlap + 2)[1:-1])
-        w[:overlap] = ramp
-        w[-overlap:] = torch.minimum(w[-overlap:], ramp.flip(0))
-    return w
-
-
-def _starts(length: int, tile: int, stride: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
-
-
-def _grid(length: int, side: int, overlap: int, multiple: int) -> list[int]:
-    """Tile starts on the model's grid: strides a multiple of ``multiple``, overlaps ≥ ``overlap``."""
-    return _starts(length, side, max(multiple, (side - overlap) // multiple * multiple))
-
-
-def _fit(length: int, tile: int, overlap: int, multiple: int) -> int:
-    """The smallest tile side (a multiple of ``multiple``, at most ``tile``) that still covers
-    ``length`` with as few tiles as ``tile`` needs: tiles shrink instead of the last one overlapping
-    its neighbour by most of its size (a 4000×3000 photo in 768-pixel tiles: 25 % less work). Never
-    below 512 pixels: smaller tiles agree less with the whole image (docs/benchmarks/tiling.md)."""
-    largest = min(max(multiple, tile // multiple * multiple), length)
-    if length <= largest:
-        return length
-
-    def count(side: int) -> int:
-        return len(_grid(length, side, overlap, multiple))
-
-    needed = count(largest)
-    side = -(-(length + (needed - 1) * overlap) // needed)
-    side = min(largest, max(-(-side // multiple) * multiple, 512))
-    while count(side) > needed:
-        side += multiple
-    return side
-
-
-def _owned(starts: list[int], tile: int, length: int, multiple: int) -> list[tuple[int, int]]:
-    """Split [0, length) among overlapping tiles: each owns up to the middle of its overlaps
-    (rounded to ``multiple``), so every position belongs to exactly one tile."""
-    cuts = [(a + b + tile) // 2 // multiple * multiple for a, b in zip(starts[1:], starts[:-1])]
-    edges = [0, *cuts, length]
-    return list(zip(edges[:-1], edges[1:]))
-
-
-@dataclass
-class _Grid:
-    """Tiles of ``th``×``tw`` at ``tops``×``lefts`` over an image padded to ``hp``×``wp``, batch ``b``."""
-
-    tops: list[int]
-    lefts: list[int]
-    th: int
-    tw: int
-    hp: int
-    wp: int
-    b: int
 
 
 class Restorer:
@@ -205,19 +131,11 @@ class Restorer:
 
     # ---- restoration ----------------------------------------------------------------------------
     def resolve_precision(self, precision: str) -> str:
-        """``auto`` → bf16 where the hardware computes it natively (AMX/AVX512-BF16 CPUs, bf16 GPUs),
-        else fp32. bf16 output stays ~58 dB PSNR from fp32 on the default model
-        (docs/benchmarks/restore.md)."""
-        if precision not in ("auto", "fp32", "bf16"):
-            raise PipirError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}")
-        if precision != "auto":
-            return precision
-        return "bf16" if bf16_is_native(self.device) else "fp32"
+        """``auto`` → bf16 where this device computes it natively, else fp32 (:mod:`pipir.precision`)."""
+        return resolve_precision(self.device, precision)
 
     def _precision_context(self, precision: str):
-        if precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return precision_context(self.device, precision)
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.device).contiguous(memory_format=torch.channels_last)
@@ -237,7 +155,7 @@ class Restorer:
             y = x + strength.view(-1, 1, 1, 1) * (y - x)
         return y
 
-    def _batches(self, fetch: Fetch, grid: _Grid, tile_batch: int):
+    def _batches(self, fetch: Fetch, grid: Grid, tile_batch: int):
         """The tiles in raster order, ``tile_batch`` at a time: (band index, indices into
         ``grid.lefts``, the batch of tiles on the device, their windows for the shared prompts)."""
         for i, top in enumerate(grid.tops):
@@ -248,13 +166,13 @@ class Restorer:
                 yield i, cols, tiles, windows
 
     def _whole_image_prompts(
-        self, fetch: Fetch, grid: _Grid, weights, precision, tile_batch, tick: Callable[[int], None]
+        self, fetch: Fetch, grid: Grid, weights, precision, tile_batch, tick: Callable[[int], None]
     ) -> list[torch.Tensor]:
         """First pass of tiled restoration: every tile runs the encoder and adds its own part of the
         image to the S×S samples from which the prompts are made, so that all tiles then share the
         prompts of the whole image (PSNR against whole-image restoration rises from ~37 to ~43 dB)."""
-        rows = _owned(grid.tops, grid.th, grid.hp, self.multiple)
-        cols = _owned(grid.lefts, grid.tw, grid.wp, self.multiple)
+        rows = owned_spans(grid.tops, grid.th, grid.hp, self.multiple)
+        cols = owned_spans(grid.lefts, grid.tw, grid.wp, self.multiple)
         sums: list[torch.Tensor | None] | None = None
         with self._precision_context(precision):
             for i, batch, tiles, windows in self._batches(fetch, grid, tile_batch):
@@ -312,12 +230,12 @@ class Restorer:
             return weights, source, None, strength
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
-        th, tw = _fit(hp, tile, overlap, m), _fit(wp, tile, overlap, m)
+        th, tw = fit_tile(hp, tile, overlap, m), fit_tile(wp, tile, overlap, m)
 
         def padded(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m)
 
-        grid = _Grid(_grid(hp, th, overlap, m), _grid(wp, tw, overlap, m), th, tw, hp, wp, b)
+        grid = Grid(grid_starts(hp, th, overlap, m), grid_starts(wp, tw, overlap, m), th, tw, hp, wp, b)
         shared = self.uses_prompts and self.share_prompts
         done, total = 0, len(grid.tops) * len(grid.lefts) * (2 if shared else 1)
 
@@ -331,7 +249,7 @@ class Restorer:
             prompts = self._whole_image_prompts(padded, grid, weights, precision, tile_batch, tick)
         # The tiles form a grid and share one separable window, so the blending weights' sum is
         # the product of a row sum and a column sum: no image-wide weight buffer.
-        wr, wc = _window(th, overlap if hp > th else 0), _window(tw, overlap if wp > tw else 0)
+        wr, wc = window(th, overlap if hp > th else 0), window(tw, overlap if wp > tw else 0)
         row_sum, col_sum = torch.zeros(hp), torch.zeros(wp)
         for t in grid.tops:
             row_sum[t : t + th] += wr
@@ -421,7 +339,7 @@ class Restorer:
         reads it has run), which saves a copy of the photo (``pipir restore`` does this).
         ``progress(done, total)`` is told after every batch of tiles how far the restoration is."""
         image = np.asarray(image)
-        rgb, alpha, layout, scale = _split(image)
+        rgb, alpha, layout, scale = split_layout(image)
         h, w = rgb.shape[:2]
         shape = (h, w) if layout == "grey" else (h, w, 3 if alpha is None else 4)
         if out is None:
@@ -440,7 +358,7 @@ class Restorer:
 
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             rows, cols = block.shape[2:]
-            target[t : t + rows, s : s + cols] = _to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
+            target[t : t + rows, s : s + cols] = to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
 
         weights, source, tile, strength = self._run(
             fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress
@@ -451,146 +369,4 @@ class Restorer:
         return Restored(result, names, source, tile, 1.0 if strength is None else float(strength[0]))
 
 
-def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str, float]:
-    """(RGB view in the input's dtype, alpha or None, layout, the dtype's full scale)."""
-    if image.dtype == np.uint8:
-        scale = 255.0
-    elif image.dtype == np.uint16:
-        scale = 65535.0
-    elif image.dtype in (np.float32, np.float64):
-        scale = 1.0
-        if image.size and (not np.isfinite(image).all() or image.min() < 0 or image.max() > 1):
-            raise PipirError("float images must hold finite values in [0, 1]")
-    else:
-        raise PipirError(f"unsupported image dtype {image.dtype}: use uint8, uint16 or float in [0, 1]")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        layout, rgb, alpha = "grey", np.broadcast_to(image[:, :, None], (*image.shape, 3)), None
-    elif image.ndim == 3 and image.shape[2] in (3, 4):
-        layout = "rgba" if image.shape[2] == 4 else "rgb"
-        rgb, alpha = image[:, :, :3], (image[:, :, 3] if image.shape[2] == 4 else None)
-    else:
-        raise PipirError(f"image must be H×W, H×W×3 or H×W×4, got shape {image.shape}")
-    if min(rgb.shape[:2]) < 1:
-        raise PipirError("image is empty")
-    return rgb, alpha, layout, scale
-
-
-def _to_layout(rgb: torch.Tensor, layout: str, dtype: np.dtype) -> np.ndarray:
-    """A float RGB block (n×m×3 in [0, 1], changed in place) → the caller's layout (grey: BT.601
-    luma) and dtype."""
-    out = rgb @ torch.tensor([0.299, 0.587, 0.114], device=rgb.device) if layout == "grey" else rgb
-    if np.issubdtype(dtype, np.integer):
-        out = out.clamp_(0, 1).mul_(np.iinfo(dtype).max).round_()
-    return out.cpu().numpy().astype(dtype, copy=False)
-
-
-def available_memory(meminfo: str = "/proc/meminfo") -> int:
-    """Bytes this machine can give a process now: Linux's ``MemAvailable`` (free memory plus the
-    page cache it can drop: "free" alone shrinks after every large file read or written, and with
-    it the tile), else the free pages, else 8 GiB."""
-    try:
-        with open(meminfo) as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) << 10
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def auto_tile(model: nn.Module, tile_batch: int = 1, device: torch.device | str = "cpu") -> int:
-    """The largest tile (a multiple of 64, 128–2048) whose activations fit in the budget: on a CPU
-    1.25 GiB or a quarter of the free memory, whichever is less (larger tiles are not faster there:
-    a 12 MP photo took 85.2 s in 640 tiles and 85.7 s in 768 tiles, with a 0.17 GB higher peak);
-    on a GPU a quarter of its free memory. Peak activation memory is ~200 bytes per input pixel per
-    first-level channel (measured for the tiny models: 3.1 kB/pixel fp32, 1.9 kB/pixel bf16)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        budget = torch.cuda.mem_get_info(device)[0] // 4
-    else:
-        budget = min(5 << 28, available_memory() // 4)
-    backbone = getattr(model, "backbone", model)
-    bytes_per_pixel = 200 * getattr(backbone, "skip_channels", (48,))[0]
-    side = int(math.sqrt(budget / (bytes_per_pixel * tile_batch)))
-    return int(max(128, min(2048, side // 64 * 64)))
-
-
-# ---- loading --------------------------------------------------------------------------------------
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_MODEL = "pipir-small"
-
-
-def shipped_models() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
-
-
-def load(path_or_name: str | Path | None = None, device: str = "auto") -> Restorer:
-    """A :class:`Restorer` from a shipped model name (default ``pipir-small``), a pipir
-    ``.safetensors`` checkpoint, or an official Restormer/NAFNet file (architecture and sizes are
-    read from the tensors). Nothing is downloaded and no pickle is executed."""
-    from pipir.checkpoints import load_bundle, read_state_dict
-    from pipir.models.detect import model_from_state_dict
-
-    if path_or_name is None:
-        path_or_name = DEFAULT_MODEL
-    shipped = shipped_models()
-    if str(path_or_name) in shipped:
-        path = shipped[str(path_or_name)]
-    else:
-        path = Path(path_or_name)
-        if not path.exists():
-            names = ", ".join(shipped) or "none"
-            raise PipirError(f"model {str(path_or_name)!r} is neither a file nor a shipped model ({names})")
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                is_bundle = "pipir" in (f.metadata() or {})
-        except Exception:  # noqa: BLE001 - reported by read_state_dict below with a clear sentence
-            is_bundle = False
-        if is_bundle:
-            model, sensor, info = load_bundle(path)
-            if model is None:
-                raise PipirError(f"{path.name} holds only a degradation classifier, not a restorer")
-            return Restorer(model, sensor, tuple(info.get("tasks", TASKS)), path.stem, info, device)
-    model = model_from_state_dict(read_state_dict(path), path.name)
-    return Restorer(model, None, TASKS, path.stem, {}, device)
-
-
-_DEFAULT: dict[str, Restorer] = {}
-
-
-def restore(
-    image: np.ndarray,
-    task: TaskSpec = "auto",
-    tile: int | str | None = None,
-    overlap: int = 32,
-    device: str = "auto",
-    precision: str = "auto",
-    model: str | Path | Restorer | None = None,
-    out: np.ndarray | None = None,
-) -> Restored:
-    """Restore one numpy image with ``model`` (default: the shipped ``pipir-small``).
-
-    ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
-    ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
-    ``out=image`` restores in place (see :meth:`Restorer.restore`).
-    """
-    if isinstance(model, Restorer):
-        restorer = model
-    else:
-        key = f"{model}|{device}"
-        if key not in _DEFAULT:
-            _DEFAULT[key] = load(model, device)
-        restorer = _DEFAULT[key]
-    return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision, out=out)
-
-
-__all__: list[Any] = ["DEFAULT_MODEL", "Restored", "Restorer", "load", "restore", "shipped_models"]
+__all__ = ["Restored", "Restorer", "TaskSpec"]

@@ -1,0 +1,39 @@
+"""Which precision a device computes a restore in: bf16 where the hardware runs it natively."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+
+from pipir.errors import PipirError
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    # AMX only: on an AMD EPYC with avx512_bf16 but no AMX, a bf16 forward of the 512² astronaut
+    # took 93.0 s against 5.0 s in fp32 (docs/benchmarks/restore-small.md)
+    return "amx_bf16" in flags
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """``auto`` → bf16 where the hardware computes it natively (AMX CPUs, bf16 GPUs), else fp32.
+    bf16 output stays ~58 dB PSNR from fp32 on the default model (docs/benchmarks/restore.md)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise PipirError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if bf16_is_native(device) else "fp32"
+
+
+def precision_context(device: torch.device, precision: str):
+    """bf16 autocast for ``bf16``, nothing for ``fp32``."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
