@@ -238,6 +238,8 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--model", str(tmp_path / "nope.safetensors")), "neither a file"),
         ((str(folder / "good.png"), "--overlap", "abc"), "Invalid value for '--overlap'"),
         ((str(folder / "good.png"), "--sharpen"), "No such option: --sharpen"),
+        ((str(folder / "good.png"), "--device", "mps"), "device must be auto, cpu, cuda or cuda:N"),
+        ((str(folder / "good.png"), "--device", "cuda"), "this torch sees no CUDA GPU"),  # tests hide GPUs
     ]:
         bad = (
             run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle))

@@ -2,7 +2,7 @@
 
 The CLI, ``pipir eval`` and the web demo all call :meth:`Restorer.restore_tensor` (through
 :meth:`Restorer.restore` for numpy images). Beside it: ``tiling`` (tile geometry), ``layout`` (numpy
-layouts), ``memory`` (the tile that fits), ``precision`` (bf16 or fp32) and ``hub`` (loading).
+layouts), ``memory`` (the tile that fits), ``device`` (where, and bf16 or fp32) and ``hub`` (loading).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
 from pipir.models.common import pad_to_multiple
 from pipir.models.pip import TASKS, PIPNet, task_weights
-from pipir.precision import precision_context, resolve_precision
+from pipir.device import precision_context, resolve_device, resolve_precision
 from pipir.tiling import Grid, fit_tile, grid_starts, owned_spans, window
 
 TaskSpec = str | int | dict | list | torch.Tensor
@@ -64,13 +64,7 @@ class Restorer:
         info: dict | None = None,
         device: str = "auto",
     ) -> None:
-        self.device = torch.device(
-            "cuda"
-            if device == "auto" and torch.cuda.is_available()
-            else "cpu"
-            if device == "auto"
-            else device
-        )
+        self.device = resolve_device(device)
         # Channels-last: the convolutions run ~4× faster in that layout with bf16 on a CPU, and the
         # layers keep it (docs/benchmarks/restore-history.md); the numbers are those of the default layout.
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -131,7 +125,7 @@ class Restorer:
 
     # ---- restoration ----------------------------------------------------------------------------
     def resolve_precision(self, precision: str) -> str:
-        """``auto`` → bf16 where this device computes it natively, else fp32 (:mod:`pipir.precision`)."""
+        """``auto`` → bf16 where this device computes it natively, else fp32 (:mod:`pipir.device`)."""
         return resolve_precision(self.device, precision)
 
     def _precision_context(self, precision: str):

@@ -1,4 +1,4 @@
-"""Which precision a device computes a restore in: bf16 where the hardware runs it natively."""
+"""Which device a restore runs on, and in which precision: bf16 where the hardware runs it natively."""
 
 from __future__ import annotations
 
@@ -8,6 +8,23 @@ from pathlib import Path
 import torch
 
 from pipir.errors import PipirError
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → the GPU when torch sees one, else the CPU; ``cpu``, ``cuda`` or ``cuda:N`` as asked,
+    with one sentence when this torch cannot give it."""
+    text = str(device).strip().lower()
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if text != "cpu" and not (text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit())):
+        raise PipirError(f"device must be auto, cpu, cuda or cuda:N, not {device!r}")
+    if text.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise PipirError(f"device {device!r} asked for, but this torch sees no CUDA GPU: use cpu or auto")
+        index = int(text[5:]) if ":" in text else 0
+        if index >= torch.cuda.device_count():
+            raise PipirError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)")
+    return torch.device(text)
 
 
 def bf16_is_native(device: torch.device) -> bool:
