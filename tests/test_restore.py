@@ -218,6 +218,36 @@ def test_cli_restores_prints_weights_and_never_overwrites(tmp_path, bundle):
     assert (tmp_path / "in/a.png").read_bytes() == before
 
 
+def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
+    import json
+
+    write_image(tmp_path / "in" / "a.png", (photo(64, 96) * 255).astype(np.uint8))
+    write_image(tmp_path / "in" / "b.png", (photo(64, 96, seed=1) * 255).astype(np.uint8))
+    one = tmp_path / "in" / "a.png"
+
+    def cli(*args):
+        result = run_cli("restore", *args, "--model", str(bundle), "--task", "denoise")
+        assert result.returncode == 0, result.stderr
+        return result
+
+    cli(str(one), "-o", str(tmp_path / "single" / "result.jpg"), "--quality", "30")
+    cli(str(one), "-o", str(tmp_path / "single" / "best.jpg"), "--quality", "100")
+    with Image.open(tmp_path / "single" / "result.jpg") as image:  # -o FILE: exactly that file, a JPEG
+        assert image.format == "JPEG" and image.size == (96, 64)
+    assert (tmp_path / "single/result.jpg").stat().st_size < (tmp_path / "single/best.jpg").stat().st_size
+    cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--suffix", "_restored", "--ext", "webp")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_restored.webp", "b_restored.webp"]
+    records = [
+        json.loads(line)
+        for line in cli(str(tmp_path / "in"), "-o", str(tmp_path / "j"), "--json").stdout.splitlines()
+    ]
+    assert [r["input"] for r in records] == [str(tmp_path / "in/a.png"), str(tmp_path / "in/b.png")]
+    assert records[0]["output"] == str(tmp_path / "j/a.png") and records[0]["source"] == "given"
+    assert records[0]["weights"]["denoise"] == 1.0 and records[0]["seconds"] > 0
+    assert cli(str(one), "-o", str(tmp_path / "q"), "--quiet").stdout == ""
+    assert (tmp_path / "q/a.png").is_file()
+
+
 def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path, bundle):
     folder = tmp_path / "in"
     write_image(folder / "good.png", (photo() * 255).astype(np.uint8))
@@ -240,12 +270,13 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--sharpen"), "No such option: --sharpen"),
         ((str(folder / "good.png"), "--device", "mps"), "device must be auto, cpu, cuda or cuda:N"),
         ((str(folder / "good.png"), "--device", "cuda"), "this torch sees no CUDA GPU"),  # tests hide GPUs
+        ((str(folder / "good.png"), "--ext", "gif"), "--ext must name an image format"),
+        ((str(folder / "good.png"), "--quality", "0"), "--quality must be between 1 and 100"),
+        ((str(folder), "-o", str(tmp_path / "bad" / "one.png")), "names one file, but 3 images"),
     ]:
-        bad = (
-            run_cli("restore", *args, "-o", str(tmp_path / "bad"), "--model", str(bundle))
-            if "--model" not in args
-            else run_cli("restore", *args, "-o", str(tmp_path / "bad"))
-        )
+        output = () if "-o" in args else ("-o", str(tmp_path / "bad"))
+        model = () if "--model" in args else ("--model", str(bundle))
+        bad = run_cli("restore", *args, *output, *model)
         assert bad.returncode == 2, args
         assert bad.stderr.startswith("error: ") and message in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr  # one sentence, no usage box

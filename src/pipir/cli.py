@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -129,15 +130,43 @@ def expand_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
     return found
 
 
-def output_path(source: Path, outdir: Path, dtype_16bit_colour: bool) -> Path:
-    suffix = ".tif" if dtype_16bit_colour else source.suffix.lower()
-    return outdir / f"{source.stem}{suffix}"
+def output_path(
+    source: Path, output: Path, one_file: bool, colour_16bit: bool, suffix: str = "", ext: str | None = None
+) -> Path:
+    """Where a result goes: ``output`` itself when it names one file for one input, else
+    ``output/<stem><suffix>.<ext>`` (the input's extension unless ``ext``; TIFF for 16-bit colour)."""
+    if one_file:
+        return output
+    extension = "." + ext.lower().lstrip(".") if ext else source.suffix.lower()
+    if colour_16bit and extension not in (".tif", ".tiff"):
+        extension = ".tif"
+    return output / f"{source.stem}{suffix}{extension}"
+
+
+def result_record(path: Path, target: Path, result, seconds: float) -> dict:
+    """What ``--json`` prints for one image."""
+    return {
+        "input": str(path),
+        "output": str(target),
+        "weights": {k: round(v, 4) for k, v in result.weights.items()},
+        "source": result.source,
+        "strength": round(result.strength, 4),
+        "tile": result.tile,
+        "seconds": round(seconds, 3),
+    }
 
 
 @app.command()
 def restore(
     inputs: list[str] = typer.Argument(..., help="image files, folders or globs"),
-    output: Path = typer.Option(Path("restored"), "--output", "-o", help="folder for the results"),
+    output: Path = typer.Option(
+        Path("restored"), "--output", "-o", help="folder for the results, or a file name for one input"
+    ),
+    suffix: str = typer.Option("", help="added to each result's name: photo.jpg -> photo<suffix>.jpg"),
+    ext: str = typer.Option(None, help="write this format (png, jpg, webp, tif) instead of the input's"),
+    quality: int = typer.Option(95, help="JPEG / WebP quality, 1-100"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per image on stdout"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
     task: str = typer.Option(
         "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
     ),
@@ -151,7 +180,7 @@ def restore(
     from rich.progress import Progress
 
     from pipir.hub import load
-    from pipir.io import read_image, write_image
+    from pipir.io import is_image_name, read_image, write_image
     from pipir.models.pip import task_weights
 
     spec = parse_task(task)
@@ -161,10 +190,17 @@ def restore(
         raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
     tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
     files = expand_inputs(inputs)
+    if ext is not None and not is_image_name(Path(f"x.{ext.lstrip('.')}")):
+        raise PipirError(f"--ext must name an image format (png, jpg, webp, tif), not {ext!r}")
+    if not 1 <= quality <= 100:
+        raise PipirError(f"--quality must be between 1 and 100, not {quality}")
+    one_file = is_image_name(output) and not output.is_dir()
+    if one_file and len(files) != 1:
+        raise PipirError(f"-o {output} names one file, but {len(files)} images were given: name a folder")
     restorer = load(model, device)
     sources = {p.resolve() for p, _ in files}
     failures = 0
-    bar = Progress(console=Console(stderr=True), transient=True)
+    bar = Progress(console=Console(stderr=True), transient=True, disable=quiet)
     images = bar.add_task("images", total=len(files))
     tiles = bar.add_task("tiles", total=None)  # of the image being restored, both passes
 
@@ -176,9 +212,11 @@ def restore(
             bar.reset(tiles, total=None)
             try:
                 image = read_image(path)
-                target = output_path(path, output, image.dtype == np.uint16 and image.ndim == 3)
+                colour_16bit = image.dtype == np.uint16 and image.ndim == 3
+                target = output_path(path, output, one_file, colour_16bit, suffix, ext)
                 if target.resolve() in sources:
                     raise PipirError(f"{target} would overwrite an input; choose another --output folder")
+                start = time.perf_counter()
                 result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
                     image,
                     task=spec,
@@ -188,14 +226,19 @@ def restore(
                     out=image,
                     progress=progress,
                 )
-                write_image(target, result.image)
+                write_image(target, result.image, quality)
             except PipirError as err:
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)
                 continue
-            console.print(
-                f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
-            )
+            if as_json:
+                print(
+                    json.dumps(result_record(path, target, result, time.perf_counter() - start)), flush=True
+                )
+            elif not quiet:
+                console.print(
+                    f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
+                )
     if failures:
         if len(files) > 1:  # one image: its own line has said it all
             print(f"error: {failures} of {len(files)} image(s) failed", file=sys.stderr)

@@ -23,7 +23,9 @@ def resolve_device(device: str) -> torch.device:
             raise PipirError(f"device {device!r} asked for, but this torch sees no CUDA GPU: use cpu or auto")
         index = int(text[5:]) if ":" in text else 0
         if index >= torch.cuda.device_count():
-            raise PipirError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)")
+            raise PipirError(
+                f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)"
+            )
     return torch.device(text)
 
 

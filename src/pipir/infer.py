@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipir.device import precision_context, resolve_device, resolve_precision
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
 from pipir.models.common import pad_to_multiple
 from pipir.models.pip import TASKS, PIPNet, task_weights
-from pipir.device import precision_context, resolve_device, resolve_precision
 from pipir.tiling import Grid, fit_tile, grid_starts, owned_spans, window
 
 TaskSpec = str | int | dict | list | torch.Tensor

@@ -96,8 +96,11 @@ def _pixels(im: Image.Image, band: int = 256) -> np.ndarray:
     return out
 
 
-def write_image(path: str | Path, image: np.ndarray) -> Path:
-    """Save a uint8/uint16 image atomically; 16-bit colour goes to TIFF (say so with a .tif path)."""
+def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
+    """Save a uint8/uint16 image atomically; 16-bit colour goes to TIFF (say so with a .tif path).
+    ``quality`` (1–100) is JPEG's and WebP's."""
+    if not 1 <= quality <= 100:
+        raise PipirError(f"quality must be between 1 and 100, not {quality}")
     path = Path(path)
     if image.dtype == np.uint16 and (image.ndim == 3 or path.suffix.lower() in (".tif", ".tiff")):
         if path.suffix.lower() not in (".tif", ".tiff"):
@@ -110,11 +113,8 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     fmt = _format(path)
     if fmt == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
         raise PipirError("JPEG cannot hold an alpha channel: write PNG instead")
-    return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format=fmt, **_quality(fmt)))
-
-
-def _quality(fmt: str) -> dict:
-    return {"quality": 95} if fmt == "JPEG" else {}
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format=fmt, **options))
 
 
 def atomic_write(path: str | Path, write) -> Path:
