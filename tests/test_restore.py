@@ -248,6 +248,23 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert (tmp_path / "q/a.png").is_file()
 
 
+def test_cli_recursive_mirrors_subfolders_and_reports_what_it_skips(tmp_path, bundle):
+    write_image(tmp_path / "in" / "a.png", (photo() * 255).astype(np.uint8))
+    write_image(tmp_path / "in" / "sub" / "a.png", (photo(seed=1) * 255).astype(np.uint8))
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    flat = run_cli("restore", str(tmp_path / "in"), "-o", str(tmp_path / "flat"), "--model", str(bundle))
+    assert flat.returncode == 0, flat.stderr
+    assert sorted(p.name for p in (tmp_path / "flat").iterdir()) == ["a.png"]
+    assert f"skipped {tmp_path / 'in' / 'sub'}: a folder (-r restores subfolders too)" in flat.stderr
+    assert f"skipped {tmp_path / 'in' / 'notes.txt'}: not an image name" in flat.stderr
+    deep = run_cli(
+        "restore", "-r", str(tmp_path / "in"), "-o", str(tmp_path / "deep"), "--model", str(bundle)
+    )
+    assert deep.returncode == 0, deep.stderr
+    assert (tmp_path / "deep/a.png").is_file() and (tmp_path / "deep/sub/a.png").is_file()  # no collision
+    assert "a folder" not in deep.stderr and "notes.txt: not an image name" in deep.stderr
+
+
 def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path, bundle):
     folder = tmp_path / "in"
     write_image(folder / "good.png", (photo() * 255).astype(np.uint8))

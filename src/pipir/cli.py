@@ -108,39 +108,57 @@ def parse_task(text: str) -> str | dict[str, float]:
     return text
 
 
-def expand_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
-    """(file, explicitly named) for files, folders (their images, sorted) and quoted globs."""
+def expand_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(image file, its folder relative to the folder named) for the files, folders (their images,
+    sorted; with ``recursive`` those of their subfolders too) and quoted globs named, and a line for
+    each item of a folder left out."""
     import glob
 
     from pipir.io import is_image_name
 
-    found: list[tuple[Path, bool]] = []
+    found: list[tuple[Path, Path]] = []
+    skipped: list[str] = []
     for item in inputs:
         matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
         if not matches:
             raise PipirError(f"no file matches {item!r}")
         for match in map(Path, matches):
-            if match.is_dir():
-                images = sorted(p for p in match.iterdir() if p.is_file() and is_image_name(p))
-                if not images:
-                    raise PipirError(f"folder {match} holds no images")
-                found += [(p, False) for p in images]
-            else:
-                found.append((match, True))
-    return found
+            if not match.is_dir():
+                found.append((match, Path()))
+                continue
+            entries = sorted(match.rglob("*") if recursive else match.iterdir())
+            images = [p for p in entries if p.is_file() and is_image_name(p)]
+            if not images:
+                raise PipirError(
+                    f"folder {match} holds no images" + ("" if recursive else " (-r: subfolders too)")
+                )
+            found += [(p, p.parent.relative_to(match)) for p in images]
+            for entry in entries:
+                if entry.is_dir() and not recursive:
+                    skipped.append(f"skipped {entry}: a folder (-r restores subfolders too)")
+                elif entry.is_file() and not is_image_name(entry):
+                    skipped.append(f"skipped {entry}: not an image name")
+    return found, skipped
 
 
 def output_path(
-    source: Path, output: Path, one_file: bool, colour_16bit: bool, suffix: str = "", ext: str | None = None
+    source: Path,
+    output: Path,
+    one_file: bool,
+    colour_16bit: bool,
+    suffix: str = "",
+    ext: str | None = None,
+    subfolder: Path = Path(),
 ) -> Path:
     """Where a result goes: ``output`` itself when it names one file for one input, else
-    ``output/<stem><suffix>.<ext>`` (the input's extension unless ``ext``; TIFF for 16-bit colour)."""
+    ``output/<subfolder>/<stem><suffix>.<ext>`` (the input's extension unless ``ext``; TIFF for
+    16-bit colour; ``subfolder`` mirrors where a recursive search found it)."""
     if one_file:
         return output
     extension = "." + ext.lower().lstrip(".") if ext else source.suffix.lower()
     if colour_16bit and extension not in (".tif", ".tiff"):
         extension = ".tif"
-    return output / f"{source.stem}{suffix}{extension}"
+    return output / subfolder / f"{source.stem}{suffix}{extension}"
 
 
 def result_record(path: Path, target: Path, result, seconds: float) -> dict:
@@ -167,6 +185,7 @@ def restore(
     quality: int = typer.Option(95, help="JPEG / WebP quality, 1-100"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per image on stdout"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="folders: their subfolders' images too"),
     task: str = typer.Option(
         "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
     ),
@@ -189,7 +208,10 @@ def restore(
     if tile not in ("auto", "none") and not tile.isdigit():
         raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
     tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
-    files = expand_inputs(inputs)
+    files, skipped = expand_inputs(inputs, recursive)
+    if not quiet:
+        for line in skipped:
+            print(line, file=sys.stderr)
     if ext is not None and not is_image_name(Path(f"x.{ext.lstrip('.')}")):
         raise PipirError(f"--ext must name an image format (png, jpg, webp, tif), not {ext!r}")
     if not 1 <= quality <= 100:
@@ -208,12 +230,12 @@ def restore(
         bar.update(tiles, completed=done, total=total)
 
     with bar:
-        for path, _explicit in bar.track(files, task_id=images):
+        for path, subfolder in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
             try:
                 image = read_image(path)
                 colour_16bit = image.dtype == np.uint16 and image.ndim == 3
-                target = output_path(path, output, one_file, colour_16bit, suffix, ext)
+                target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)
                 if target.resolve() in sources:
                     raise PipirError(f"{target} would overwrite an input; choose another --output folder")
                 start = time.perf_counter()
