@@ -300,6 +300,18 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
 
+def test_info_describes_a_checkpoint_and_what_trained_it(tmp_path, bundle):
+    shown = run_cli("info", str(bundle))
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(":", 1) for line in shown.stdout.splitlines())
+    model = load(bundle, device="cpu")
+    params = sum(p.numel() for p in model.model.parameters())
+    assert f"{params:,} parameters" in lines["restorer"] and "denoise, derain" in lines["restorer"]
+    assert "blind use" in lines["classifier"]
+    missing = run_cli("info", str(tmp_path / "nope.safetensors"))
+    assert missing.returncode == 2 and "neither a file nor a shipped model" in missing.stderr
+
+
 def test_cli_version_and_short_help():
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith(f"pipir {pipir.__version__} (torch ")

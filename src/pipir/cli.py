@@ -51,8 +51,17 @@ def _group(
 
 
 @app.command()
-def info() -> None:
-    """List every model and variant with its parameter count and prompt layout."""
+def info(
+    model: str = typer.Argument(None, help="a checkpoint file or shipped model name to describe"),
+) -> None:
+    """List every model and variant with its parameter count and prompt layout; with a checkpoint
+    or shipped model name, what it holds and what trained it."""
+    if model is not None:
+        from pipir.hub import describe
+
+        for label, text in describe(model).items():
+            console.print(f"{label + ':':<20}{text}", highlight=False, markup=False, soft_wrap=True)
+        return
     table = Table(title=f"pipir models (K = {len(TASKS)} tasks: {', '.join(TASKS)})")
     for column in ("model", "variant", "params", "PIP overhead", "prompt D per level", "prompt S"):
         table.add_column(column, justify="right" if column in ("params", "PIP overhead") else "left")

@@ -80,3 +80,38 @@ def restore(
             _DEFAULT[key] = load(model, device)
         restorer = _DEFAULT[key]
     return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision, out=out)
+
+
+def describe(path_or_name: str | Path) -> dict[str, str]:
+    """What a checkpoint or shipped model holds and what made it, as label → text (``pipir info``)."""
+    from pipir.models import count_parameters
+
+    restorer = load(path_or_name, device="cpu")
+    path = shipped_models().get(str(path_or_name), Path(path_or_name))
+    model_info = restorer.info.get("model", {})
+    rows = {
+        "file": f"{path} ({path.stat().st_size / 1e6:.1f} MB)",
+        "restorer": f"{model_info.get('name', type(restorer.model).__name__)} "
+        f"{model_info.get('variant', '')}".strip()
+        + f", {count_parameters(restorer.model):,} parameters"
+        + (", prompt weights over " + ", ".join(restorer.tasks) if restorer.uses_prompts else ", no prompts"),
+    }
+    if restorer.sensor is not None:
+        n = restorer.sensor.num_tasks
+        names = [*restorer.tasks, "clean"][:n]
+        rows["classifier"] = (
+            f"{', '.join(names)}; {count_parameters(restorer.sensor):,} parameters (blind use)"
+        )
+    else:
+        rows["classifier"] = "none: give a task (--task)"
+    for key, label in (("training", "trained"), ("sensor_training", "classifier trained")):
+        record = restorer.info.get(key)
+        if record:
+            config = record.get("config", {})
+            data, trainer = config.get("data", {}), config.get("trainer", {})
+            rows[label] = (
+                f"{record.get('steps', '?')} steps × batch {trainer.get('batch_size', '?')} × "
+                f"{data.get('patch', '?')}² patches, {trainer.get('precision', '?')}, "
+                f"data {data.get('kind', '?')} ({data.get('images', '?')})"
+            )
+    return rows
