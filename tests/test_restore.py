@@ -248,6 +248,38 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert (tmp_path / "q/a.png").is_file()
 
 
+def test_cli_reads_standard_input_and_writes_standard_output(tmp_path, bundle):
+    import io
+
+    write_image(tmp_path / "a.png", (photo(40, 56) * 255).astype(np.uint8))
+    command = [sys.executable, "-m", "pipir.launch", "restore", "-", "-o", "-", "--model", str(bundle)]
+    piped = subprocess.run(
+        [*command, "--task", "denoise"], input=(tmp_path / "a.png").read_bytes(), capture_output=True
+    )
+    assert piped.returncode == 0, piped.stderr.decode()
+    with Image.open(io.BytesIO(piped.stdout)) as image:  # stdout holds the image and nothing else
+        assert image.format == "PNG" and image.size == (56, 40)
+        piped_pixels = np.asarray(image)
+    direct = run_cli(
+        "restore",
+        str(tmp_path / "a.png"),
+        "-o",
+        str(tmp_path / "b.png"),
+        "--model",
+        str(bundle),
+        "--task",
+        "denoise",
+    )
+    assert direct.returncode == 0 and np.array_equal(piped_pixels, read_image(tmp_path / "b.png"))
+    as_jpeg = subprocess.run(
+        [*command, "--ext", "jpg"], input=(tmp_path / "a.png").read_bytes(), capture_output=True
+    )
+    assert as_jpeg.returncode == 0 and as_jpeg.stdout[:2] == b"\xff\xd8"  # a JPEG's first bytes
+    for data, message in [(b"", "standard input is empty"), (b"text", "standard input is not an image")]:
+        bad = subprocess.run(command, input=data, capture_output=True)
+        assert bad.returncode == 2 and message in bad.stderr.decode() and bad.stdout == b""
+
+
 def test_cli_recursive_mirrors_subfolders_and_reports_what_it_skips(tmp_path, bundle):
     write_image(tmp_path / "in" / "a.png", (photo() * 255).astype(np.uint8))
     write_image(tmp_path / "in" / "sub" / "a.png", (photo(seed=1) * 255).astype(np.uint8))

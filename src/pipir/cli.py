@@ -117,6 +117,9 @@ def parse_task(text: str) -> str | dict[str, float]:
     return text
 
 
+STDIN = Path("-")  # an input or output of "-": standard input or output
+
+
 def expand_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
     """(image file, its folder relative to the folder named) for the files, folders (their images,
     sorted; with ``recursive`` those of their subfolders too) and quoted globs named, and a line for
@@ -128,6 +131,11 @@ def expand_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[tupl
     found: list[tuple[Path, Path]] = []
     skipped: list[str] = []
     for item in inputs:
+        if item == "-":
+            if len(inputs) > 1:
+                raise PipirError("- (standard input) must be the only input")
+            found.append((STDIN, Path()))
+            continue
         matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
         if not matches:
             raise PipirError(f"no file matches {item!r}")
@@ -164,7 +172,7 @@ def output_path(
     16-bit colour; ``subfolder`` mirrors where a recursive search found it)."""
     if one_file:
         return output
-    extension = "." + ext.lower().lstrip(".") if ext else source.suffix.lower()
+    extension = "." + ext.lower().lstrip(".") if ext else source.suffix.lower() or ".png"
     if colour_16bit and extension not in (".tif", ".tiff"):
         extension = ".tif"
     return output / subfolder / f"{source.stem}{suffix}{extension}"
@@ -185,9 +193,12 @@ def result_record(path: Path, target: Path, result, seconds: float) -> dict:
 
 @app.command()
 def restore(
-    inputs: list[str] = typer.Argument(..., help="image files, folders or globs"),
+    inputs: list[str] = typer.Argument(..., help="image files, folders, globs, or - (standard input)"),
     output: Path = typer.Option(
-        Path("restored"), "--output", "-o", help="folder for the results, or a file name for one input"
+        Path("restored"),
+        "--output",
+        "-o",
+        help="folder for the results, a file name for one input, or - (standard output)",
     ),
     suffix: str = typer.Option("", help="added to each result's name: photo.jpg -> photo<suffix>.jpg"),
     ext: str = typer.Option(None, help="write this format (png, jpg, webp, tif) instead of the input's"),
@@ -208,7 +219,7 @@ def restore(
     from rich.progress import Progress
 
     from pipir.hub import load
-    from pipir.io import is_image_name, read_image, write_image
+    from pipir.io import image_bytes, is_image_name, read_image, read_image_bytes, write_image
     from pipir.models.pip import task_weights
 
     spec = parse_task(task)
@@ -225,11 +236,14 @@ def restore(
         raise PipirError(f"--ext must name an image format (png, jpg, webp, tif), not {ext!r}")
     if not 1 <= quality <= 100:
         raise PipirError(f"--quality must be between 1 and 100, not {quality}")
-    one_file = is_image_name(output) and not output.is_dir()
+    to_stdout = output == STDIN
+    if to_stdout and as_json:
+        raise PipirError("--json and -o - both want standard output: write the image to a file")
+    one_file = to_stdout or (is_image_name(output) and not output.is_dir())
     if one_file and len(files) != 1:
         raise PipirError(f"-o {output} names one file, but {len(files)} images were given: name a folder")
     restorer = load(model, device)
-    sources = {p.resolve() for p, _ in files}
+    sources = {p.resolve() for p, _ in files if p != STDIN}
     failures = 0
     bar = Progress(console=Console(stderr=True), transient=True, disable=quiet)
     images = bar.add_task("images", total=len(files))
@@ -242,10 +256,10 @@ def restore(
         for path, subfolder in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
             try:
-                image = read_image(path)
+                image = read_image_bytes(sys.stdin.buffer.read()) if path == STDIN else read_image(path)
                 colour_16bit = image.dtype == np.uint16 and image.ndim == 3
                 target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)
-                if target.resolve() in sources:
+                if not to_stdout and target.resolve() in sources:
                     raise PipirError(f"{target} would overwrite an input; choose another --output folder")
                 start = time.perf_counter()
                 result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
@@ -257,7 +271,12 @@ def restore(
                     out=image,
                     progress=progress,
                 )
-                write_image(target, result.image, quality)
+                if to_stdout:  # the format: --ext, else the input's, else PNG
+                    kind = output_path(path, Path(), False, colour_16bit, "", ext).suffix
+                    sys.stdout.buffer.write(image_bytes(result.image, kind, quality))
+                    sys.stdout.buffer.flush()
+                else:
+                    write_image(target, result.image, quality)
             except PipirError as err:
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)
@@ -267,7 +286,7 @@ def restore(
                     json.dumps(result_record(path, target, result, time.perf_counter() - start)), flush=True
                 )
             elif not quiet:
-                console.print(
+                (Console(stderr=True) if to_stdout else console).print(
                     f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
                 )
     if failures:

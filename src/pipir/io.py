@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -35,6 +36,28 @@ def open_image(path: str | Path) -> Image.Image:
         raise PipirError(f"{path} is not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise PipirError(f"{path} is damaged or truncated ({err})") from None
+
+
+def read_image_bytes(data: bytes) -> np.ndarray:
+    """An image given as the bytes of its file (``pipir restore -`` reads standard input), as
+    :func:`read_image` reads files."""
+    if not data:
+        raise PipirError("standard input is empty: pipe an image file into it")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            kind = (im.format or "png").lower()
+    except UnidentifiedImageError:
+        raise PipirError("standard input is not an image Pillow can read") from None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"stdin.{'tif' if kind == 'tiff' else kind}"
+        path.write_bytes(data)
+        return read_image(path)
+
+
+def image_bytes(image: np.ndarray, suffix: str, quality: int = 95) -> bytes:
+    """The file :func:`write_image` would write for ``suffix`` (".png", ".jpg" ...), as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        return write_image(Path(folder) / f"out{suffix}", image, quality).read_bytes()
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
