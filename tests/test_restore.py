@@ -70,12 +70,12 @@ def test_tiles_sharing_the_whole_images_prompts_come_closer_to_it_than_tiles_wit
     from pipir.degrade import apply, to_float
 
     restorer = load()  # the shipped default model: tiling is judged on real weights
-    image = apply(to_float(samples(["coffee"])["coffee"]), "rain", seed=0)
-    whole = torch.from_numpy(restorer.restore(image, task="derain", precision="fp32").image).permute(2, 0, 1)
+    image = apply(to_float(samples(["coffee"])["coffee"]), "haze", seed=0)  # global: prompts matter most
+    whole = torch.from_numpy(restorer.restore(image, task="dehaze", precision="fp32").image).permute(2, 0, 1)
 
     def tiled_psnr(share: bool) -> float:
         restorer.share_prompts = share
-        out = restorer.restore(image, task="derain", tile=tile, overlap=32, precision="fp32")
+        out = restorer.restore(image, task="dehaze", tile=tile, overlap=32, precision="fp32")
         assert out.tile == (tile, tile)  # as it ran: these sizes need no refitting on this photo
         return psnr(torch.from_numpy(out.image).permute(2, 0, 1), whole).item()
 
@@ -83,10 +83,11 @@ def test_tiles_sharing_the_whole_images_prompts_come_closer_to_it_than_tiles_wit
         shared, own = tiled_psnr(True), tiled_psnr(False)
     finally:
         restorer.share_prompts = True
-    # Measured with pipir-small (dB against the whole image, shared / own prompts): 37.8 / 35.9 at
-    # tile 128, 44.9 / 39.2 at 256. What remains with shared prompts is Restormer's channel
-    # attention, normalised over each tile instead of the whole image.
-    assert shared >= 36 and shared >= own + 1.0, (shared, own)
+    # Measured with pipir-small (dB against the whole image, shared / own prompts): 21.1 / 18.3 at
+    # tile 128, 29.4 / 25.1 at 256. What remains with shared prompts is Restormer's channel
+    # attention, normalised over each tile instead of the whole image: large for haze, whose
+    # statistics are global (the restore path's tiles are never below 512, docs/benchmarks/tiling.md).
+    assert shared >= own + 1.0, (shared, own)
 
 
 def test_tiles_own_every_row_once_and_start_on_the_models_grid():
