@@ -333,6 +333,14 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
 
+def test_readme_python_names_are_reachable_and_restore_takes_a_path(tmp_path, restorer):
+    write_image(tmp_path / "rainy.png", (photo() * 255).astype(np.uint8))
+    assert callable(pipir.degrade.apply) and callable(pipir.data.samples)  # `import pipir` is enough
+    from_path = pipir.restore(str(tmp_path / "rainy.png"), task="derain", model=restorer)
+    from_array = pipir.restore(read_image(tmp_path / "rainy.png"), task="derain", model=restorer)
+    assert np.array_equal(from_path.image, from_array.image)
+
+
 def test_info_describes_a_checkpoint_and_what_trained_it(tmp_path, bundle):
     shown = run_cli("info", str(bundle))
     assert shown.returncode == 0, shown.stderr

@@ -22,6 +22,8 @@ _WHERE = {
     "create_model": "pipir.models",
     "task_weights": "pipir.models",
 }
+# Subpackages reachable as attributes (``pipir.degrade.apply``), imported on first use too.
+_SUBMODULES = ("data", "degrade", "evaluate", "io", "metrics", "models", "train")
 __all__ = list(_WHERE)
 
 if TYPE_CHECKING:  # what type checkers and editors see (``X as X``: a re-export)
@@ -38,6 +40,10 @@ if TYPE_CHECKING:  # what type checkers and editors see (``X as X``: a re-export
 
 
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"pipir.{name}")
+        globals()[name] = value
+        return value
     if name not in _WHERE:
         raise AttributeError(f"module 'pipir' has no attribute {name!r}")
     value = getattr(importlib.import_module(_WHERE[name]), name)

@@ -57,7 +57,7 @@ _DEFAULT: dict[str, Restorer] = {}
 
 
 def restore(
-    image: np.ndarray,
+    image: np.ndarray | str | Path,
     task: TaskSpec = "auto",
     tile: int | str | None = None,
     overlap: int = 32,
@@ -66,12 +66,17 @@ def restore(
     model: str | Path | Restorer | None = None,
     out: np.ndarray | None = None,
 ) -> Restored:
-    """Restore one numpy image with ``model`` (default: the shipped ``pipir-small``).
+    """Restore one image (a numpy array, or the path of an image file) with ``model`` (default: the
+    shipped ``pipir-small``).
 
     ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
     ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
     ``out=image`` restores in place (see :meth:`Restorer.restore`).
     """
+    if isinstance(image, (str, Path)):
+        from pipir.io import read_image
+
+        image = read_image(image)
     if isinstance(model, Restorer):
         restorer = model
     else:
