@@ -249,6 +249,30 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert (tmp_path / "q/a.png").is_file()
 
 
+@pytest.mark.parametrize("ext", ["jpg", "png", "webp"])
+def test_cli_keeps_the_colour_profile_exif_and_dpi(tmp_path, bundle, ext):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "pipir test camera"  # Make
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    source = tmp_path / "in.jpg"
+    Image.fromarray((photo(32, 48) * 255).astype(np.uint8)).save(
+        source, icc_profile=profile, exif=exif, dpi=(300, 300)
+    )
+    out = tmp_path / f"out.{ext}"
+    result = run_cli("restore", str(source), "-o", str(out), "--model", str(bundle), "--task", "denoise")
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        assert image.info.get("icc_profile") == profile
+        kept = image.getexif()
+        assert kept.get(0x010F) == "pipir test camera" and kept.get(0x0112, 1) == 1  # pixels already upright
+        assert image.size == (32, 48)
+        if ext != "webp":  # WebP has no DPI field
+            assert tuple(round(v) for v in image.info["dpi"]) == (300, 300)
+
+
 def test_cli_reads_standard_input_and_writes_standard_output(tmp_path, bundle):
     import io
 

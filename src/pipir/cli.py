@@ -219,7 +219,7 @@ def restore(
     from rich.progress import Progress
 
     from pipir.hub import load
-    from pipir.io import image_bytes, is_image_name, read_image, read_image_bytes, write_image
+    from pipir.io import image_bytes, is_image_name, read_image, read_image_bytes, read_metadata, write_image
     from pipir.models.pip import task_weights
 
     spec = parse_task(task)
@@ -257,6 +257,7 @@ def restore(
             bar.reset(tiles, total=None)
             try:
                 image = read_image_bytes(sys.stdin.buffer.read()) if path == STDIN else read_image(path)
+                metadata = {} if path == STDIN else read_metadata(path)  # colour profile, EXIF, DPI kept
                 colour_16bit = image.dtype == np.uint16 and image.ndim == 3
                 target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)
                 if not to_stdout and target.resolve() in sources:
@@ -273,10 +274,10 @@ def restore(
                 )
                 if to_stdout:  # the format: --ext, else the input's, else PNG
                     kind = output_path(path, Path(), False, colour_16bit, "", ext).suffix
-                    sys.stdout.buffer.write(image_bytes(result.image, kind, quality))
+                    sys.stdout.buffer.write(image_bytes(result.image, kind, quality, metadata))
                     sys.stdout.buffer.flush()
                 else:
-                    write_image(target, result.image, quality)
+                    write_image(target, result.image, quality, metadata)
             except PipirError as err:
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)

@@ -38,6 +38,23 @@ def open_image(path: str | Path) -> Image.Image:
         raise PipirError(f"{path} is damaged or truncated ({err})") from None
 
 
+def read_metadata(path: str | Path) -> dict:
+    """What a photo carries besides its pixels, as Pillow's ``save`` takes it: the ICC colour profile,
+    EXIF (orientation reset to 1: :func:`read_image` has applied it to the pixels) and DPI. Empty
+    when the file has none or Pillow cannot read it."""
+    try:
+        with Image.open(path) as im:
+            meta = {k: im.info[k] for k in ("icc_profile", "dpi") if im.info.get(k)}
+            exif = im.getexif()
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    if exif:
+        if 0x0112 in exif:
+            exif[0x0112] = 1
+        meta["exif"] = exif.tobytes()
+    return meta
+
+
 def read_image_bytes(data: bytes) -> np.ndarray:
     """An image given as the bytes of its file (``pipir restore -`` reads standard input), as
     :func:`read_image` reads files."""
@@ -54,10 +71,10 @@ def read_image_bytes(data: bytes) -> np.ndarray:
         return read_image(path)
 
 
-def image_bytes(image: np.ndarray, suffix: str, quality: int = 95) -> bytes:
+def image_bytes(image: np.ndarray, suffix: str, quality: int = 95, metadata: dict | None = None) -> bytes:
     """The file :func:`write_image` would write for ``suffix`` (".png", ".jpg" ...), as bytes."""
     with tempfile.TemporaryDirectory() as folder:
-        return write_image(Path(folder) / f"out{suffix}", image, quality).read_bytes()
+        return write_image(Path(folder) / f"out{suffix}", image, quality, metadata).read_bytes()
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -119,9 +136,10 @@ def _pixels(im: Image.Image, band: int = 256) -> np.ndarray:
     return out
 
 
-def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
+def write_image(path: str | Path, image: np.ndarray, quality: int = 95, metadata: dict | None = None) -> Path:
     """Save a uint8/uint16 image atomically; 16-bit colour goes to TIFF (say so with a .tif path).
-    ``quality`` (1–100) is JPEG's and WebP's."""
+    ``quality`` (1–100) is JPEG's and WebP's; ``metadata`` (:func:`read_metadata`: ICC profile,
+    EXIF, DPI) is written where the format holds it (not into 16-bit colour TIFFs)."""
     if not 1 <= quality <= 100:
         raise PipirError(f"quality must be between 1 and 100, not {quality}")
     path = Path(path)
@@ -137,6 +155,13 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
     if fmt == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
         raise PipirError("JPEG cannot hold an alpha channel: write PNG instead")
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    kept = {
+        "JPEG": ("icc_profile", "exif", "dpi"),
+        "PNG": ("icc_profile", "exif", "dpi"),
+        "WEBP": ("icc_profile", "exif"),
+        "TIFF": ("icc_profile", "exif", "dpi"),
+    }.get(fmt, ())
+    options.update({k: v for k, v in (metadata or {}).items() if k in kept})
     return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format=fmt, **options))
 
 
