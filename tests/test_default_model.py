@@ -8,6 +8,7 @@ import numpy as np
 
 import pipir
 from pipir.hub import DEFAULT_MODEL, shipped_models
+from pipir.io import read_image
 
 
 def test_default_model_ships_inside_the_package_and_loads_offline():
@@ -55,3 +56,11 @@ def test_demo_writes_before_after_images(tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert len(written) == 10 and "chelsea-rain.png" in written
     assert result.stdout.count("dB") == 10
+    from pipir.data import HELD_OUT, samples
+
+    photo = samples(HELD_OUT)["chelsea"]
+    sheet = read_image(tmp_path / "chelsea-rain.png")
+    h, w = photo.shape[:2]
+    assert sheet.shape[1] == 2 * w + 4 and sheet.shape[0] > h + 22  # two panels, captions, weight bars
+    below = sheet[h:, w + 4 :]  # under the restored panel: caption text and at least one blue bar
+    assert (below.max(axis=2) > 200).any() and ((below[..., 2] > 200) & (below[..., 0] < 120)).any()

@@ -303,12 +303,13 @@ def demo(
     seed: int = typer.Option(0, help="seed of the synthetic degradations"),
 ) -> None:
     """Degrade the bundled held-out photos five ways, restore them blind (task auto) and write
-    before | after images with the classifier's weights and the PSNR gain."""
+    labelled before | after sheets: PSNR against the clean photo, and the prompt weights as bars."""
     from pipir import degrade
     from pipir.data import HELD_OUT, samples
     from pipir.hub import load
-    from pipir.io import write_rgb
+    from pipir.io import write_image
     from pipir.metrics import psnr
+    from pipir.sheet import comparison
 
     restorer = load(model)
     for p, (name, photo) in enumerate(samples(HELD_OUT).items()):
@@ -318,7 +319,11 @@ def demo(
             result = restorer.restore(degraded, task="auto", tile="auto")
             gain = [psnr(_chw(x), _chw(clean)).item() for x in (degraded, result.image)]
             target = output / f"{name}-{kind}.png"
-            write_rgb(target, np.concatenate([degraded, result.image], axis=1))
+            after = f"blind restore {gain[1]:.2f} dB" + (
+                f", strength {result.strength:.2f}" if result.strength < 0.995 else ""
+            )
+            sheet = comparison(degraded, result.image, f"{kind} {gain[0]:.2f} dB", after, result.weights)
+            write_image(target, sheet)
             console.print(
                 f"{target}  before | after  {gain[0]:.2f} → {gain[1]:.2f} dB  [{result.describe(2)}]",
                 highlight=False,
