@@ -247,6 +247,12 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert records[0]["weights"]["denoise"] == 1.0 and records[0]["seconds"] > 0
     assert cli(str(one), "-o", str(tmp_path / "q"), "--quiet").stdout == ""
     assert (tmp_path / "q/a.png").is_file()
+    cli(str(one), "-o", str(tmp_path / "c"), "--compare")
+    sheet = read_image(tmp_path / "c/a-compare.png")  # input | result, captions and weight bars below
+    assert sheet.shape[1] == 2 * 96 + 4 and sheet.shape[0] > 64 + 22
+    assert (
+        np.abs(sheet[:64, :96].astype(int) - read_image(one).astype(int)).max() <= 1
+    )  # the input, as it was
 
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "webp"])

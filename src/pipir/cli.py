@@ -206,6 +206,11 @@ def restore(
     as_json: bool = typer.Option(False, "--json", help="one JSON object per image on stdout"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="folders: their subfolders' images too"),
+    compare: bool = typer.Option(
+        False,
+        "--compare",
+        help="also write NAME-compare.png: input | result, labelled, prompt weights as bars",
+    ),
     task: str = typer.Option(
         "auto", help="auto (classifier), a task, dehaze+denoise or dehaze=0.7,denoise=0.3"
     ),
@@ -221,6 +226,7 @@ def restore(
     from pipir.hub import load
     from pipir.io import image_bytes, is_image_name, read_image, read_image_bytes, read_metadata, write_image
     from pipir.models.pip import task_weights
+    from pipir.sheet import comparison, preview
 
     spec = parse_task(task)
     if spec != "auto":
@@ -237,6 +243,8 @@ def restore(
     if not 1 <= quality <= 100:
         raise PipirError(f"--quality must be between 1 and 100, not {quality}")
     to_stdout = output == STDIN
+    if to_stdout and compare:
+        raise PipirError("--compare writes a file beside each result: give -o a file or folder, not -")
     if to_stdout and as_json:
         raise PipirError("--json and -o - both want standard output: write the image to a file")
     one_file = to_stdout or (is_image_name(output) and not output.is_dir())
@@ -262,6 +270,7 @@ def restore(
                 target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)
                 if not to_stdout and target.resolve() in sources:
                     raise PipirError(f"{target} would overwrite an input; choose another --output folder")
+                before = preview(image) if compare else None  # the input is restored in place below
                 start = time.perf_counter()
                 result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
                     image,
@@ -278,6 +287,11 @@ def restore(
                     sys.stdout.buffer.flush()
                 else:
                     write_image(target, result.image, quality, metadata)
+                if before is not None:
+                    sheet = comparison(
+                        before, preview(result.image), "input", result.describe(), result.weights
+                    )
+                    write_image(target.with_name(f"{target.stem}-compare.png"), sheet)
             except PipirError as err:
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)

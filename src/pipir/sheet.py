@@ -62,3 +62,13 @@ def comparison(
     sheet.paste(columns[0], (0, 0))
     sheet.paste(columns[1], (w + 4, 0))
     return np.asarray(sheet)
+
+
+def preview(image: np.ndarray, longest: int = 1024) -> np.ndarray:
+    """Any image ``read_image`` gives (grey, RGB, RGBA; 8 or 16 bits) as float RGB in [0, 1], at most
+    ``longest`` pixels on its long side: a sheet's panel."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    panel = Image.fromarray(image).convert("RGB")
+    panel.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    return np.asarray(panel, dtype=np.float32) / 255
