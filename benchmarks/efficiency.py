@@ -110,8 +110,8 @@ def main() -> None:
         "median of the per-run time ratios (model and backbone timed back to back). GMACs count only "
         "convolutions and matrix products (torch's FLOP counter): layer norms, the gates, the top-m "
         "sort and the resizes are left out, so the GMACs overhead understates the PIP blocks' "
-        "memory-bound work at full resolution. On a shared machine the same forward pass varies from "
-        "run to run: compare the min and median columns.",
+        "memory-bound work at full resolution. When other processes use the CPU, the same forward pass "
+        "varies from run to run: compare the min and median columns.",
     )
 
 
