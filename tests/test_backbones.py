@@ -106,7 +106,7 @@ def test_pickled_code_is_not_executed(tmp_path):
         read_state_dict(path)
 
 
-@pytest.mark.parametrize("name", ["restormer", "nafnet"])
+@pytest.mark.parametrize("name", ["restormer", "nafnet", "promptir"])
 @pytest.mark.parametrize("shape", [(1, 3, 37, 53), (2, 3, 8, 8), (1, 3, 1, 1), (3, 3, 17, 16)])
 def test_any_size_in_same_size_out(name, shape):
     model = pipir.create_model(name, "tiny").eval()
@@ -116,7 +116,7 @@ def test_any_size_in_same_size_out(name, shape):
     assert y.shape == x.shape and torch.isfinite(y).all()
 
 
-@pytest.mark.parametrize("name", ["restormer", "nafnet"])
+@pytest.mark.parametrize("name", ["restormer", "nafnet", "promptir"])
 def test_batch_samples_are_independent(name):
     model = pipir.create_model(name, "tiny").eval()
     x = torch.rand(3, 3, 20, 28)

@@ -59,11 +59,16 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, torch.Tenso
     """Load an official checkpoint (path or state dict) into ``model`` with ``strict=True``.
 
     A file for another architecture or size fails with one sentence naming the differing keys.
+    Keys that the official code stores but never uses (``model.unused_official_keys`` prefixes,
+    e.g. PromptIR's ``chnl_reduce*``) are dropped first.
     """
     if isinstance(source, Mapping):
         state, label = unwrap_state_dict(source), "the state dict"
     else:
         state, label = read_state_dict(source), Path(source).name
+    unused = tuple(getattr(model, "unused_official_keys", ()))
+    if unused:
+        state = {k: v for k, v in state.items() if not k.startswith(unused)}
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]

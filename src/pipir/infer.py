@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipir.device import precision_context, resolve_device, resolve_precision
+from pipir.device import precision_context, prepare_model, resolve_device, resolve_precision
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
@@ -65,9 +65,7 @@ class Restorer:
         device: str = "auto",
     ) -> None:
         self.device = resolve_device(device)
-        # Channels-last: the convolutions run ~4× faster in that layout with bf16 on a CPU, and the
-        # layers keep it (docs/benchmarks/restore-history.md); the numbers are those of the default layout.
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+        self.model = prepare_model(model, self.device)
         self.sensor = None if sensor is None else sensor.eval().to(self.device)
         self.tasks, self.name, self.info = tuple(tasks), name, info or {}
         self.sensor_patch = int(self.info.get("sensor_patch", 64))

@@ -54,14 +54,27 @@ def nafnet_options(state: dict[str, torch.Tensor]) -> dict:
     )
 
 
+def promptir_options(state: dict[str, torch.Tensor]) -> dict:
+    """Restormer's sizes plus the prompt bank's: D, S and the number of prompts per level."""
+    shapes = [state[f"prompt{i}.prompt_param"].shape for i in (1, 2, 3)]
+    return dict(
+        restormer_options(state),
+        prompt_dims=tuple(int(s[2]) for s in shapes),
+        prompt_sizes=tuple(int(s[3]) for s in shapes),
+        prompt_len=int(shapes[0][1]),
+    )
+
+
 def model_from_state_dict(state: dict[str, torch.Tensor], source: str = "checkpoint") -> nn.Module:
-    """Build the matching Restormer or NAFNet and load ``state`` into it strictly."""
-    if "patch_embed.proj.weight" in state and "output.weight" in state:
+    """Build the matching Restormer, PromptIR or NAFNet and load ``state`` into it strictly."""
+    if "prompt1.prompt_param" in state and "output.weight" in state:
+        name, options = "promptir", promptir_options(state)
+    elif "patch_embed.proj.weight" in state and "output.weight" in state:
         name, options = "restormer", restormer_options(state)
     elif "intro.weight" in state and "ending.weight" in state:
         name, options = "nafnet", nafnet_options(state)
     else:
-        raise PipirError(f"{source} is not a Restormer, NAFNet or pipir checkpoint")
+        raise PipirError(f"{source} is not a Restormer, PromptIR, NAFNet or pipir checkpoint")
     if options["in_channels"] != 3:
         raise PipirError(f"{source} is a {options['in_channels']}-channel {name}; pipir restores RGB images")
     model = create_model(name, "paper", **options)

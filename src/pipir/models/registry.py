@@ -10,9 +10,12 @@ from torch import nn
 from pipir.errors import PipirError
 from pipir.models.nafnet import NAFNet
 from pipir.models.pip import PIPBlock, PIPNet
+from pipir.models.promptir import PromptIR
 from pipir.models.restormer import Restormer
 
+# Backbones that PIP plugs into (``pip_<name>``), and models that stand alone.
 BACKBONES: dict[str, type[nn.Module]] = {"restormer": Restormer, "nafnet": NAFNet}
+STANDALONE: dict[str, type[nn.Module]] = {"promptir": PromptIR}
 
 # Backbone hyper-parameters per variant. "paper" is the published model each PIP paper row uses.
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -28,6 +31,18 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         # The SIDD denoising model (NAFNet-SIDD-width64).
         "sidd": dict(width=64, enc_blk_nums=(2, 2, 4, 8), middle_blk_num=12, dec_blk_nums=(2, 2, 2, 2)),
         "tiny": dict(width=16, enc_blk_nums=(1, 1, 1, 1), middle_blk_num=1, dec_blk_nums=(1, 1, 1, 1)),
+    },
+    "promptir": {
+        # The published 3-task model (decoder prompts on); prompt D = (64, 128, 320), S = (64, 32, 16).
+        "paper": dict(dim=48, num_blocks=(4, 6, 6, 8), num_refinement_blocks=4),
+        # Restormer tiny's backbone with PIP tiny's prompt sizes (S halved for 64-pixel patches).
+        "tiny": dict(
+            dim=16,
+            num_blocks=(1, 1, 1, 2),
+            num_refinement_blocks=1,
+            prompt_dims=(24, 48, 96),
+            prompt_sizes=(32, 16, 8),
+        ),
     },
 }
 
@@ -57,33 +72,35 @@ _PIP_OPTIONS = _BLOCK_OPTIONS | {"prompt_dims", "prompt_sizes", "tasks"}
 
 
 def model_names() -> list[str]:
-    return [*BACKBONES, *(f"pip_{b}" for b in BACKBONES)]
+    return [*BACKBONES, *(f"pip_{b}" for b in BACKBONES), *STANDALONE]
 
 
 def create_model(name: str, variant: str = "paper", **overrides: Any) -> nn.Module:
-    """Build a model by name (``restormer``, ``nafnet``, ``pip_restormer``, ``pip_nafnet``).
+    """Build a model by name (``restormer``, ``nafnet``, ``pip_restormer``, ``pip_nafnet``,
+    ``promptir``).
 
     ``variant`` picks the sizes (``paper``, ``tiny``; ``sidd`` for NAFNet); ``overrides`` change any
     backbone argument or, for PIP models, any PIP option (``topm=False``, ``passthrough=True`` ...).
     The configuration is kept on the model as ``model.pipir_config`` so checkpoints can rebuild it.
     """
-    backbone_name = name.removeprefix("pip_")
-    if backbone_name not in BACKBONES:
+    classes = {**BACKBONES, **STANDALONE}
+    is_pip = name.startswith("pip_") and name.removeprefix("pip_") in BACKBONES
+    backbone_name = name.removeprefix("pip_") if is_pip else name
+    if backbone_name not in classes:
         raise PipirError(f"unknown model {name!r}: choose from {', '.join(model_names())}")
     variants = VARIANTS[backbone_name]
     if variant not in variants:
         raise PipirError(f"{backbone_name} has no variant {variant!r}: choose from {', '.join(variants)}")
-    is_pip = name.startswith("pip_")
     pip_args = {k: v for k, v in overrides.items() if k in _PIP_OPTIONS} if is_pip else {}
     backbone_args = {**variants[variant]}
-    backbone_params = set(inspect.signature(BACKBONES[backbone_name]).parameters)
+    backbone_params = set(inspect.signature(classes[backbone_name]).parameters)
     for key, value in overrides.items():
         if key in pip_args:
             continue
         if key not in backbone_params:
             raise PipirError(f"{name} has no option {key!r}")
         backbone_args[key] = value
-    backbone = BACKBONES[backbone_name](**backbone_args)
+    backbone = classes[backbone_name](**backbone_args)
     model = PIPNet(backbone, **{**PROMPTS[backbone_name][variant], **pip_args}) if is_pip else backbone
     model.pipir_config = {"name": name, "variant": variant, **overrides}
     return model
