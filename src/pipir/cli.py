@@ -459,6 +459,26 @@ def combine(
     console.print(f"wrote {combine_bundles(restorer, sensor, out)}", highlight=False)
 
 
+@app.command()
+def serve(
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or auto"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(7860, help="port to listen on"),
+    max_mb: float = typer.Option(25.0, help="largest upload in MB"),
+    max_mp: float = typer.Option(24.0, help="largest upload in megapixels"),
+) -> None:
+    """A web page to restore photos in the browser (needs pip install 'pipir[web]'); no share link."""
+    from pipir.web import Limits
+    from pipir.web import serve as serve_app
+
+    if max_mb <= 0 or max_mp <= 0:
+        raise PipirError("--max-mb and --max-mp must be positive")
+    limits = Limits(max_bytes=int(max_mb * 1e6), max_pixels=int(max_mp * 1e6))
+    console.print(f"serving on http://{host}:{port} (Ctrl+C stops)", highlight=False)
+    serve_app(model, device, host, port, limits)
+
+
 export_app = typer.Typer(help="Export a model to other runtimes.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
