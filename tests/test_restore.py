@@ -181,7 +181,7 @@ def test_plain_backbone_checkpoint_loads_by_shape_and_restores(tmp_path):
     with pytest.raises(pipir.PipirError, match="not a readable PyTorch checkpoint"):
         load(tmp_path / "junk.pth")
     torch.save({"params": {"conv.weight": torch.zeros(1)}}, tmp_path / "other.pth")
-    with pytest.raises(pipir.PipirError, match="not a Restormer, NAFNet or pipir checkpoint"):
+    with pytest.raises(pipir.PipirError, match="not a Restormer, PromptIR, NAFNet or pipir checkpoint"):
         load(tmp_path / "other.pth")
     with pytest.raises(pipir.PipirError, match="neither a file nor a shipped model"):
         load(tmp_path / "missing.safetensors")

@@ -311,6 +311,39 @@ def restore(
 
 
 @app.command()
+def explain(
+    image: Path = typer.Argument(..., help="the image to explain"),
+    out: Path = typer.Option(None, "-o", "--out", help="the PNG to write (default: IMAGE-explain.png)"),
+    model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
+    task: str = typer.Option("auto", help="auto (the classifier), a task, or dehaze=0.5,denoise=0.5"),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N"),
+) -> None:
+    """One PNG: classifier probabilities, prompt weights, how alike the learned degradation prompts
+    are, and which prompt channels the top-m attention keeps per level."""
+    from pipir.explain import explain as explain_image
+    from pipir.explain import figure
+    from pipir.hub import load
+    from pipir.io import read_image
+    from pipir.models.pip import task_weights
+
+    spec = parse_task(task)
+    if spec != "auto":
+        task_weights(spec)  # a bad task or mixture fails before any work
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        raise PipirError("pipir explain needs matplotlib: pip install 'pipir[figures]'") from None
+    out = out or image.with_name(f"{image.stem}-explain.png")
+    if out.suffix.lower() != ".png":
+        raise PipirError(f"the explanation is a PNG: name the output .png, not {out.name}")
+    restorer = load(model, device)
+    ex = explain_image(restorer, read_image(image), spec)
+    figure(ex, out, f"{image.name}: {restorer.name}")
+    used = ", ".join(f"{t} {w:.2f}" for t, w in zip(ex.tasks, ex.weights) if w >= 0.005)
+    console.print(f"{image} → {out}  [{ex.source}: {used}]", highlight=False, markup=False)
+
+
+@app.command()
 def demo(
     output: Path = typer.Option(Path("demo"), "--output", "-o", help="folder for the before/after images"),
     model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),

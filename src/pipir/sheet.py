@@ -65,10 +65,12 @@ def comparison(
 
 
 def preview(image: np.ndarray, longest: int = 1024) -> np.ndarray:
-    """Any image ``read_image`` gives (grey, RGB, RGBA; 8 or 16 bits) as float RGB in [0, 1], at most
-    ``longest`` pixels on its long side: a sheet's panel."""
+    """Any image ``read_image`` gives (grey, RGB, RGBA; 8 or 16 bits) or a float one, as float RGB in
+    [0, 1], at most ``longest`` pixels on its long side: a sheet's panel."""
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
+    elif image.dtype.kind == "f":  # float in [0, 1], as the Python API takes
+        image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
     panel = Image.fromarray(image).convert("RGB")
     panel.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     return np.asarray(panel, dtype=np.float32) / 255

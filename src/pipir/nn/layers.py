@@ -223,17 +223,22 @@ class CrossChannelAttention(nn.Module):
         self.topm = topm_sizes(dim // heads) if topm else None
         # Official init of the four mixing scalars: 0.2 each.
         self.topm_mix = nn.Parameter(torch.full((4,), 0.2)) if topm else None
+        # Set record_map to keep the last attention map (B×heads×rows×cols) in attention_map, for
+        # `pipir explain` to show which prompt channels each feature channel attends to.
+        self.record_map = False
+        self.attention_map: torch.Tensor | None = None
+
+    def _normalise(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax over each row, or the top-m mixture of softmaxes; recorded when asked."""
+        attn = logits.softmax(dim=-1) if self.topm is None else topm_softmax(logits, self.topm, self.topm_mix)
+        if self.record_map:
+            self.attention_map = attn.detach()
+        return attn
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
         q = self.q_dwconv(self.q(x_q))
         k, v = pointwise_depthwise_parts(x_kv, self.kv, self.kv_dwconv, 2)
-        normalise = None
-        if self.topm is not None:
-            ks, mix = self.topm, self.topm_mix
-
-            def normalise(logits: torch.Tensor) -> torch.Tensor:
-                return topm_softmax(logits, ks, mix)
-
+        normalise = self._normalise if self.topm is not None or self.record_map else None
         return self.project_out(_transposed_attention(q, k, v, self.heads, self.temperature, normalise))
 
 
