@@ -178,6 +178,8 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
         "48",
         "--out",
         str(out),
+        "--save-images",
+        str(tmp_path / "images"),
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(out.with_suffix(".json").read_text())
@@ -205,6 +207,34 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     assert payload["meta"]["setting"] == "photos:validation:48"
     assert payload["meta"]["training"] == {"training": trained}  # the run folder need not survive
     assert payload["meta"]["command"].startswith("pipir eval ") and "--limit 3" in payload["meta"]["command"]
+    check_saved_images(tmp_path / "images", table)
+    with Image.open(out.with_suffix(".png")) as chart:  # the per-column chart against the baselines
+        assert chart.format == "PNG" and chart.width >= 700
+
+
+def check_saved_images(folder, table):
+    """Every method's image of every item is saved, the identity's equal to the degraded input's,
+    and the CSV's per-image PSNRs average to the table's cells."""
+    import csv
+
+    from pipir.io import read_image
+
+    rows = list(csv.DictReader(open(folder / "scores.csv", encoding="utf-8")))
+    assert len(rows) == sum(v["images"] for row in table.values() for k, v in row.items() if k != "Average")
+    by_method = {}
+    for row in rows:
+        by_method.setdefault((row["method"], row["column"]), []).append(float(row["psnr"]))
+        assert (folder / row["file"]).is_file()
+    for method, columns in table.items():
+        for column, cell in columns.items():
+            if column != "Average":
+                assert np.mean(by_method[(method, column)]) == pytest.approx(cell["psnr"], abs=1e-3)
+    first = [r for r in rows if r["index"] == "0"]
+    degraded = next(r for r in first if r["method"] == "degraded input")
+    identity = next(r for r in first if r["method"] == "identity (auto weights)")
+    assert degraded["image"] and degraded["file"].startswith("degraded-input/0000-")
+    assert np.array_equal(read_image(folder / degraded["file"]), read_image(folder / identity["file"]))
+    assert len(list((folder / "clean").glob("*.png"))) == len({r["index"] for r in rows})
 
 
 @pytest.mark.parametrize("sigma", [15, 25])

@@ -395,7 +395,10 @@ def evaluate_command(
     setting: str = typer.Option("5task", help="3task or 5task (with --data)"),
     weights: str = typer.Option("both", help="oracle (task label), auto (classifier) or both"),
     baselines: bool = typer.Option(True, help="add the degraded input and classical baselines"),
-    out: Path = typer.Option(Path("eval"), help="output prefix: writes OUT.md and OUT.json"),
+    out: Path = typer.Option(Path("eval"), help="output prefix: writes OUT.md, OUT.json and OUT.png"),
+    save_images: Path = typer.Option(
+        None, help="also write every restored image and a CSV of per-image scores into this folder"
+    ),
     seed: int = typer.Option(0, help="seed of the synthetic degradations and of the test noise"),
     classifier: bool = typer.Option(
         False, help="instead: the classifier's confusion matrix on held-out crops"
@@ -465,9 +468,18 @@ def evaluate_command(
     else:
         items = list(ev.benchmark_items(data, setting, seed))
         title, columns = f"Benchmarks ({setting}) under {data}", [c for c, _, _ in ev.BENCHMARK_COLUMNS]
+    saver = None
+    if save_images is not None:
+        from pipir.eval_report import ImageSaver
+
+        saver = ImageSaver(save_images)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         job = bar.add_task("evaluating", total=len(items))
-        table = ev.evaluate(items, methods, progress=lambda: bar.advance(job), average_over=average_over)
+        table = ev.evaluate(
+            items, methods, progress=lambda: bar.advance(job), average_over=average_over, on_result=saver
+        )
+    if saver is not None:
+        console.print(f"images and per-image scores: {saver.write_csv()}", highlight=False)
     meta = {
         "command": shlex.join(["pipir", *sys.argv[1:]]),
         "model": str(model or DEFAULT_MODEL),
@@ -478,6 +490,12 @@ def evaluate_command(
         "average_over": average_over,
     }
     console.print(ev.write_results(table, out, title, columns, meta), highlight=False, soft_wrap=True)
+    try:
+        from pipir.eval_report import chart
+
+        console.print(f"chart: {chart(table, columns, out.with_suffix('.png'), title)}", highlight=False)
+    except ModuleNotFoundError:
+        console.print("chart left out: pip install matplotlib", highlight=False)
 
 
 @app.command()

@@ -85,6 +85,7 @@ class Item:
     clean: torch.Tensor
     sigma: float | None = None  # the noise level, for denoising items
     kind: str = ""  # the degradation (pipir.degrade kind), where it is synthetic
+    name: str = ""  # the clean image's name (photo file stem, sample name or benchmark index)
 
 
 Method = Callable[[Item], torch.Tensor]
@@ -187,7 +188,7 @@ def photo_items(
         for c, (column, task, kind, params) in enumerate(PHOTO_COLUMNS):
             degraded = degrade.apply(clean, kind, seed=[seed, p, c], **params)
             sigma = params.get("sigma")
-            items.append(Item(column, task, _tensor(degraded), _tensor(clean), sigma, kind))
+            items.append(Item(column, task, _tensor(degraded), _tensor(clean), sigma, kind, path.stem))
     return items
 
 
@@ -197,14 +198,16 @@ def synthetic_items(
     """Held-out bundled photos, centre-cropped to a multiple of 16, with seeded degradations."""
     wanted = set(tasks) if tasks is not None else None
     items = []
-    for p, image in enumerate(samples(tuple(photos)).values()):
+    for p, (name, image) in enumerate(samples(tuple(photos)).items()):
         clean = center_crop_multiple(degrade.to_float(image))
         for c, (column, task, params) in enumerate(SYNTHETIC_COLUMNS):
             if wanted is not None and task not in wanted:
                 continue
             kind = degrade.KIND_OF[task]
             degraded = degrade.apply(clean, kind, seed=[seed, p, c], **params)
-            items.append(Item(column, task, _tensor(degraded), _tensor(clean), params.get("sigma")))
+            items.append(
+                Item(column, task, _tensor(degraded), _tensor(clean), params.get("sigma"), kind, name)
+            )
     return items
 
 
@@ -217,7 +220,7 @@ def benchmark_items(root: str | Path, setting: str = "5task", seed: int = 0) -> 
         dataset = BenchmarkDataset(root, task, "test", sigma=sigma, seed=seed)
         for i in range(len(dataset)):
             sample = dataset[i]
-            yield Item(column, task, sample["degraded"][None], sample["clean"][None], sigma)
+            yield Item(column, task, sample["degraded"][None], sample["clean"][None], sigma, name=f"{i:04d}")
 
 
 def _tensor(image: np.ndarray) -> torch.Tensor:
@@ -229,16 +232,21 @@ def evaluate(
     methods: dict[str, Method | None],
     progress: Callable | None = None,
     average_over: Iterable[str] | None = None,
+    on_result: Callable[[int, Item, str, torch.Tensor, float, float], None] | None = None,
 ) -> dict:
     """``{method: {column: mean scores}}`` plus an ``Average`` column per method over its columns
-    (only those of ``average_over`` when given: the safety columns are no task)."""
+    (only those of ``average_over`` when given: the safety columns are no task).
+    ``on_result(index, item, method, restored, psnr, ssim)`` is told every image's result."""
     scores: dict[str, dict[str, Score]] = {m: {} for m in methods}
-    for item in items:
+    for index, item in enumerate(items):
         for name, method in methods.items():
             restored = item.degraded if method is None else method(item)
             if restored is None:
                 continue
-            scores[name].setdefault(item.column, Score()).add(restored, item.clean)
+            score = scores[name].setdefault(item.column, Score())
+            score.add(restored, item.clean)
+            if on_result is not None:
+                on_result(index, item, name, restored, score.psnr[-1], score.ssim[-1])
         if progress is not None:
             progress()
     table: dict[str, dict] = {}
