@@ -348,7 +348,11 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--model", str(tmp_path / "nope.safetensors")), "neither a file"),
         ((str(folder / "good.png"), "--overlap", "abc"), "Invalid value for '--overlap'"),
         ((str(folder / "good.png"), "--sharpen"), "No such option: --sharpen"),
-        ((str(folder / "good.png"), "--device", "mps"), "device must be auto, cpu, cuda or cuda:N"),
+        ((str(folder / "good.png"), "--device", "gpu"), "device must be auto, cpu, cuda, cuda:N or mps"),
+        ((str(folder / "good.png"), "--device", "mps"), "this torch sees no Apple GPU"),  # a Linux CPU build
+        ((str(bomb_png(tmp_path / "bomb.png")),), "declares 30000×30000 pixels (900 MP), more than"),
+        ((str(folder / "good.png"), "--max-megapixels", "0.001"), "more than the limit of 0.001 MP"),
+        ((str(folder / "good.png"), "--max-megapixels", "0"), "--max-megapixels must be positive"),
         ((str(folder / "good.png"), "--device", "cuda"), "this torch sees no CUDA GPU"),  # tests hide GPUs
         ((str(folder / "good.png"), "--ext", "gif"), "--ext must name an image format"),
         ((str(folder / "good.png"), "--quality", "0"), "--quality must be between 1 and 100"),
@@ -361,6 +365,20 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         assert bad.stderr.startswith("error: ") and message in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr  # one sentence, no usage box
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def bomb_png(path):
+    """A PNG of under 1 KB whose header declares 30000×30000 pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
+    body = chunk(b"IDAT", zlib.compress(b"\x00" * 90001 * 10))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + header + body + chunk(b"IEND", b""))
+    return path
 
 
 def test_readme_python_names_are_reachable_and_restore_takes_a_path(tmp_path, restorer):
@@ -381,6 +399,32 @@ def test_info_describes_a_checkpoint_and_what_trained_it(tmp_path, bundle):
     assert "blind use" in lines["classifier"]
     missing = run_cli("info", str(tmp_path / "nope.safetensors"))
     assert missing.returncode == 2 and "neither a file nor a shipped model" in missing.stderr
+
+
+def test_models_lists_every_shipped_model_and_marks_the_default():
+    from pipir.hub import DEFAULT_MODEL, shipped_models
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "pipir.launch", "models"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert set(shipped_models()) >= {"pipir-small", "pipir-tiny"}
+    for name in shipped_models():
+        assert f"{name}.safetensors" in shown.stdout
+    assert f"{DEFAULT_MODEL} (default)" in shown.stdout and shown.stdout.count("(default)") == 1
+
+
+def test_auto_device_takes_apple_gpus_where_torch_has_them(monkeypatch):
+    from pipir import device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "mps_available", lambda: True)
+    assert device.resolve_device("auto").type == "mps" and device.resolve_device("mps").type == "mps"
+    monkeypatch.setattr(device, "mps_available", lambda: False)
+    assert device.resolve_device("auto").type == "cpu"
 
 
 def test_cli_version_and_short_help():

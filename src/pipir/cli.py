@@ -82,6 +82,25 @@ def info(
                 " / ".join(map(str, dims)),
                 " / ".join(map(str, sizes)),
             )
+    for variant in VARIANTS["promptir"]:
+        with torch.device("meta"):
+            n = count_parameters(create_model("promptir", variant))
+        table.add_row("promptir", variant, f"{n:,}", "", "(blind, prompts on the decoder)", "")
+    console.print(table)
+
+
+@app.command()
+def models() -> None:
+    """List the shipped models (the weights inside the package) and which one is the default."""
+    from pipir.hub import DEFAULT_MODEL, describe, shipped_models
+
+    table = Table(title="shipped models (pipir restore --model NAME; pipir info NAME for more)")
+    for column in ("name", "restorer", "classifier", "file"):
+        table.add_column(column)
+    for name in shipped_models():
+        rows = describe(name)
+        label = f"{name} (default)" if name == DEFAULT_MODEL else name
+        table.add_row(label, rows["restorer"], rows["classifier"], rows["file"].rsplit("/", 1)[-1])
     console.print(table)
 
 
@@ -218,7 +237,10 @@ def restore(
     tile: str = typer.Option("auto", help="tile size in pixels, 'auto' (from free memory) or 'none'"),
     overlap: int = typer.Option(32, help="tile overlap in pixels"),
     precision: str = typer.Option("auto", help="auto (bf16 where the hardware has it), fp32 or bf16"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps"),
+    max_megapixels: float = typer.Option(
+        180, help="refuse images declaring more pixels than this (decompression bombs); raise for panoramas"
+    ),
 ) -> None:
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
     from rich.progress import Progress
@@ -231,6 +253,9 @@ def restore(
     spec = parse_task(task)
     if spec != "auto":
         task_weights(spec)  # a bad task or mixture fails before any work
+    if max_megapixels <= 0:
+        raise PipirError(f"--max-megapixels must be positive, not {max_megapixels:g}")
+    max_pixels = int(max_megapixels * 1e6)
     if tile not in ("auto", "none") and not tile.isdigit():
         raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
     tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
@@ -264,7 +289,11 @@ def restore(
         for path, subfolder in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
             try:
-                image = read_image_bytes(sys.stdin.buffer.read()) if path == STDIN else read_image(path)
+                image = (
+                    read_image_bytes(sys.stdin.buffer.read(), max_pixels)
+                    if path == STDIN
+                    else read_image(path, max_pixels)
+                )
                 metadata = {} if path == STDIN else read_metadata(path)  # colour profile, EXIF, DPI kept
                 colour_16bit = image.dtype == np.uint16 and image.ndim == 3
                 target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)

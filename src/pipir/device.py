@@ -10,14 +10,24 @@ import torch
 from pipir.errors import PipirError
 
 
+def mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+
+
 def resolve_device(device: str) -> torch.device:
-    """``auto`` → the GPU when torch sees one, else the CPU; ``cpu``, ``cuda`` or ``cuda:N`` as asked,
-    with one sentence when this torch cannot give it."""
+    """``auto`` → a CUDA GPU when torch sees one, else Apple's MPS where present, else the CPU;
+    ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` as asked, with one sentence when this torch cannot give it."""
     text = str(device).strip().lower()
     if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
+    if text == "mps":
+        if not mps_available():
+            raise PipirError("device 'mps' asked for, but this torch sees no Apple GPU: use cpu or auto")
+        return torch.device("mps")
     if text != "cpu" and not (text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit())):
-        raise PipirError(f"device must be auto, cpu, cuda or cuda:N, not {device!r}")
+        raise PipirError(f"device must be auto, cpu, cuda, cuda:N or mps, not {device!r}")
     if text.startswith("cuda"):
         if not torch.cuda.is_available():
             raise PipirError(f"device {device!r} asked for, but this torch sees no CUDA GPU: use cpu or auto")

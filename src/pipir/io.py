@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -19,15 +20,41 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Decode an image file fully (EXIF orientation applied), or raise one clear sentence."""
+# Larger images are refused before they are decoded: a few KB of PNG can declare 30000×30000 pixels
+# (a decompression bomb). Real panoramas can be let in with a higher limit (--max-megapixels).
+MAX_PIXELS = 180_000_000
+
+
+def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise PipirError(
+            f"{path} declares {width}×{height} pixels ({width * height / 1e6:.0f} MP), more than the "
+            f"limit of {max_pixels / 1e6:g} MP: raise it with --max-megapixels if the image is real"
+        )
+
+
+@contextlib.contextmanager
+def _own_pixel_limit():
+    """Pillow's own bomb check off while pipir applies its limit (a library's global, restored)."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an image file fully (EXIF orientation applied), or raise one clear sentence; files
+    declaring more than ``max_pixels`` pixels are refused before decoding."""
     path = Path(path)
     if not path.exists():
         raise PipirError(f"{path} does not exist")
     if path.is_dir():
         raise PipirError(f"{path} is a folder, not an image")
     try:
-        with Image.open(path) as im:
+        with _own_pixel_limit(), Image.open(path) as im:
+            check_pixels(path, *im.size, max_pixels)
             im.load()
             if im.getexif().get(0x0112, 1) != 1:  # transpose only when needed: no extra full copy
                 return ImageOps.exif_transpose(im)
@@ -55,7 +82,7 @@ def read_metadata(path: str | Path) -> dict:
     return meta
 
 
-def read_image_bytes(data: bytes) -> np.ndarray:
+def read_image_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """An image given as the bytes of its file (``pipir restore -`` reads standard input), as
     :func:`read_image` reads files."""
     if not data:
@@ -68,7 +95,7 @@ def read_image_bytes(data: bytes) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"stdin.{'tif' if kind == 'tiff' else kind}"
         path.write_bytes(data)
-        return read_image(path)
+        return read_image(path, max_pixels)
 
 
 def image_bytes(image: np.ndarray, suffix: str, quality: int = 95, metadata: dict | None = None) -> bytes:
@@ -87,7 +114,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return image.astype(np.float32) / scale
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """An image file in its own depth and layout: uint8 or uint16; H×W, H×W×3 or H×W×4.
 
     EXIF orientation is applied. 16-bit RGB is read from TIFF (Pillow reads 16-bit RGB PNG only at
@@ -98,7 +125,12 @@ def read_image(path: str | Path) -> np.ndarray:
         import tifffile
 
         try:
-            data = tifffile.imread(path)
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                check_pixels(path, page.imagewidth, page.imagelength, max_pixels)
+                data = tif.asarray()
+        except PipirError:
+            raise
         except Exception as err:  # noqa: BLE001 - any decoder failure is the same user mistake
             raise PipirError(f"{path} is not a readable TIFF image ({str(err).splitlines()[0]})") from None
         if data.dtype not in (np.uint8, np.uint16) or not (
@@ -108,7 +140,7 @@ def read_image(path: str | Path) -> np.ndarray:
                 f"{path} is a {data.dtype} TIFF of shape {data.shape}; use 8/16-bit grey, RGB or RGBA"
             )
         return data
-    im = open_image(path)
+    im = open_image(path, max_pixels)
     if im.mode.startswith("I;16"):
         return np.array(im, dtype=np.uint16)
     if im.mode == "I":
