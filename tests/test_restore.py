@@ -580,3 +580,35 @@ def test_blind_restore_blends_towards_the_input_by_the_clean_probability(restore
     assert out.weights["denoise"] == pytest.approx(1, abs=1e-6)
     assert out.strength == pytest.approx(strength, abs=1e-6)
     assert np.allclose(out.image, np.clip(image + strength * (told - image), 0, 1), atol=1e-5)
+
+
+def test_module_level_restore_passes_tile_batch_and_progress_on(restorer):
+    image = photo(96, 128)
+    calls = {1: [], 4: []}
+    for batch, seen in calls.items():
+        pipir.restore(
+            image,
+            task="denoise",
+            tile=48,
+            overlap=8,
+            model=restorer,
+            tile_batch=batch,
+            progress=lambda done, total, seen=seen: seen.append((done, total)),
+        )
+    one, four = calls[1], calls[4]
+    assert one and four and one[-1][0] == one[-1][1] and four[-1][0] == four[-1][1]
+    assert len(four) < len(one)  # four tiles a pass: fewer, larger steps
+
+
+def test_onnx_export_leaves_the_restorer_where_it_is(tmp_path, bundle, monkeypatch):
+    pytest.importorskip("onnx")
+    restorer = load(bundle, device="cpu")
+
+    def moved(self, *args, **kwargs):
+        raise AssertionError("export moved the restorer's model")
+
+    monkeypatch.setattr(torch.nn.Module, "cpu", moved)
+    from pipir.export import export_onnx
+
+    written = export_onnx(restorer, tmp_path / "m.onnx")
+    assert [p.name for p in written] == ["m.onnx", "m.sensor.onnx"]

@@ -17,15 +17,15 @@ def export_onnx(restorer: Restorer, path: str | Path, opset: int = 17) -> list[P
     ``weights`` B×K) and its classifier, if any, to ``<path stem>.sensor.onnx`` (input ``image``,
     output ``logits``). Returns the files written."""
     path = Path(path)
-    model = restorer.model.cpu().eval()
-    image = torch.rand(1, 3, 64, 64)
+    model = restorer.model  # traced where it is: the restorer keeps its device
+    image = torch.rand(1, 3, 64, 64, device=next(model.parameters()).device)
     written = []
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks
         if restorer.uses_prompts:
             args, names, dynamic = (
-                (image, task_weights(0)),
+                (image, task_weights(0).to(image.device)),
                 ["image", "weights"],
                 {"image": axes, "weights": {0: "batch"}},
             )
@@ -46,12 +46,12 @@ def export_onnx(restorer: Restorer, path: str | Path, opset: int = 17) -> list[P
 
         written.append(atomic_write(path, write_model))
         if restorer.sensor is not None:
-            sensor = restorer.sensor.cpu().eval()
+            sensor = restorer.sensor
 
             def write_sensor(tmp: Path) -> None:
                 torch.onnx.export(
                     sensor,
-                    (image,),
+                    (image.to(next(sensor.parameters()).device),),
                     str(tmp),
                     input_names=["image"],
                     output_names=["logits"],

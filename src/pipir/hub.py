@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pipir.errors import PipirError
-from pipir.infer import Restored, Restorer, TaskSpec
+from pipir.infer import Progress, Restored, Restorer, TaskSpec
 from pipir.models.pip import TASKS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -65,13 +65,16 @@ def restore(
     precision: str = "auto",
     model: str | Path | Restorer | None = None,
     out: np.ndarray | None = None,
+    tile_batch: int | None = None,
+    progress: Progress | None = None,
 ) -> Restored:
     """Restore one image (a numpy array, or the path of an image file) with ``model`` (default: the
     shipped ``pipir-small``).
 
     ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
     ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
-    ``out=image`` restores in place (see :meth:`Restorer.restore`).
+    ``out=image`` restores in place; ``tile_batch`` and ``progress(done, total)`` as in
+    :meth:`Restorer.restore`.
     """
     if isinstance(image, (str, Path)):
         from pipir.io import read_image
@@ -84,7 +87,16 @@ def restore(
         if key not in _DEFAULT:
             _DEFAULT[key] = load(model, device)
         restorer = _DEFAULT[key]
-    return restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=precision, out=out)
+    return restorer.restore(
+        image,
+        task=task,
+        tile=tile,
+        overlap=overlap,
+        precision=precision,
+        tile_batch=tile_batch,
+        out=out,
+        progress=progress,
+    )
 
 
 def describe(path_or_name: str | Path) -> dict[str, str]:
