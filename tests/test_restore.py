@@ -612,3 +612,29 @@ def test_onnx_export_leaves_the_restorer_where_it_is(tmp_path, bundle, monkeypat
 
     written = export_onnx(restorer, tmp_path / "m.onnx")
     assert [p.name for p in written] == ["m.onnx", "m.sensor.onnx"]
+
+
+@pytest.mark.parametrize(
+    "hidden,args,message",
+    [
+        ("lightning", ("train", "--config", "configs/tiny-cpu.yaml"), "pip install 'pipir[train]'"),
+        ("gradio", ("serve",), "pip install 'pipir[web]'"),
+        ("matplotlib", ("explain", "x.png"), "pip install 'pipir[figures]'"),
+        ("onnx", ("export", "onnx", "m.onnx"), "pip install 'pipir[export]'"),
+    ],
+)
+def test_a_command_whose_extra_is_missing_names_it_in_one_sentence(tmp_path, hidden, args, message):
+    code = f"import sys; sys.modules[{hidden!r}] = None; from pipir.launch import main; main()"
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.strip().endswith(message), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_restoring_imports_no_training_stack():
+    code = (
+        "import sys, numpy as np, pipir; r = pipir.load('pipir-tiny', device='cpu');"
+        "r.restore(np.zeros((16, 16, 3), np.uint8), task='denoise');"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'lightning', 'yaml', 'tensorboard'}))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stderr

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipir.errors import PipirError
+from pipir.errors import PipirError, require
 
 try:  # the argument parser's errors: typer's own since it vendors click, click's before
     from typer import TyperException as UsageProblem
@@ -112,6 +112,8 @@ def train(
     progress: bool = typer.Option(True, help="show the progress bar"),
 ) -> None:
     """Train a model: pipir train --config configs/tiny-cpu.yaml [key.sub=value ...]."""
+    for module in ("lightning", "yaml"):
+        require(module, "train", "pipir train")
     from pipir.train import fit, load_config
 
     settings = load_config(config, ctx.args)
@@ -358,10 +360,7 @@ def explain(
     spec = parse_task(task)
     if spec != "auto":
         task_weights(spec)  # a bad task or mixture fails before any work
-    try:
-        import matplotlib  # noqa: F401
-    except ModuleNotFoundError:
-        raise PipirError("pipir explain needs matplotlib: pip install 'pipir[figures]'") from None
+    require("matplotlib", "figures", "pipir explain")
     out = out or image.with_name(f"{image.stem}-explain.png")
     if out.suffix.lower() != ".png":
         raise PipirError(f"the explanation is a PNG: name the output .png, not {out.name}")
@@ -549,6 +548,7 @@ def serve(
     max_mp: float = typer.Option(24.0, help="largest upload in megapixels"),
 ) -> None:
     """A web page to restore photos in the browser (needs pip install 'pipir[web]'); no share link."""
+    require("gradio", "web", "pipir serve")
     from pipir.web import Limits
     from pipir.web import serve as serve_app
 
@@ -575,6 +575,7 @@ def export_onnx_command(
 
     if out.suffix != ".onnx":
         raise PipirError(f"the output file must end in .onnx, not {out.name!r}")
+    require("onnx", "export", "pipir export onnx")
     for path in export_onnx(load(model, "cpu"), out, opset):
         console.print(f"wrote {path}", highlight=False)
 

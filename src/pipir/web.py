@@ -176,11 +176,10 @@ def serve(
     limits: Limits = Limits(),
 ) -> None:
     """Load the model, build the page and serve it until interrupted (no share link)."""
-    try:
-        import gradio  # noqa: F401
-    except ModuleNotFoundError:
-        raise PipirError("pipir serve needs Gradio: pip install 'pipir[web]'") from None
+    from pipir.errors import require
     from pipir.hub import load
+
+    require("gradio", "web", "pipir serve")
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app = build_app(load(model, device), limits)
