@@ -141,3 +141,26 @@ def test_unknown_model_variant_and_option_are_clear_errors():
         pipir.create_model("restormer", "sidd")
     with pytest.raises(pipir.PipirError, match="no option 'depth'"):
         pipir.create_model("nafnet", "tiny", depth=3)
+
+
+def test_nafnet_pads_with_zeros_as_the_official_code_when_asked():
+    import torch.nn.functional as F
+
+    from pipir.infer import Restorer
+
+    x = torch.rand(1, 3, 37, 53)
+    padded = F.pad(x, (0, 11, 0, 11))  # to 48×64, the multiple of 16
+    for name in ("nafnet", "pip_nafnet"):
+        model = pipir.create_model(name, "tiny", padding="zeros").eval()
+        backbone = getattr(model, "backbone", model)
+        args = (pipir.task_weights("derain"),) if name.startswith("pip") else ()
+        with torch.no_grad():
+            expected = backbone(padded)[..., :37, :53] if not args else model(padded, *args)[..., :37, :53]
+            torch.testing.assert_close(model(x, *args), expected)
+            reflect = pipir.create_model(name, "tiny").eval()
+            reflect.load_state_dict(model.state_dict())
+            assert not torch.allclose(reflect(x, *args), expected)  # the option changes the borders
+        restored, _, _ = Restorer(model, device="cpu").restore_tensor(x, task="derain", precision="fp32")
+        torch.testing.assert_close(restored, expected.clamp(0, 1), atol=1e-5, rtol=0)  # the restore path too
+    with pytest.raises(ValueError, match="padding must be"):
+        pipir.create_model("nafnet", "tiny", padding="edge")

@@ -182,6 +182,11 @@ class Restorer:
         """Tiles start at multiples of this, so that their features line up with the whole image's."""
         return getattr(getattr(self.model, "backbone", self.model), "multiple", 8)
 
+    @property
+    def padding(self) -> str:
+        """How the backbone pads a size that is not a multiple of :attr:`multiple`."""
+        return getattr(getattr(self.model, "backbone", self.model), "padding", "reflect")
+
     @torch.inference_mode()
     def _run(
         self,
@@ -225,7 +230,7 @@ class Restorer:
         th, tw = fit_tile(hp, tile, overlap, m), fit_tile(wp, tile, overlap, m)
 
         def padded(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
-            return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m)
+            return pad_to_multiple(fetch(t, s, min(hh, h - t), min(ww, w - s)), m, self.padding)
 
         grid = Grid(grid_starts(hp, th, overlap, m), grid_starts(wp, tw, overlap, m), th, tw, hp, wp, b)
         shared = self.uses_prompts and self.share_prompts

@@ -46,10 +46,15 @@ class NAFNet(nn.Module):
         enc_blk_nums: tuple[int, ...] = (1, 1, 1, 28),
         middle_blk_num: int = 1,
         dec_blk_nums: tuple[int, ...] = (1, 1, 1, 1),
+        padding: str = "reflect",
     ) -> None:
         super().__init__()
         if len(enc_blk_nums) != len(dec_blk_nums):
             raise ValueError("NAFNet needs as many decoder levels as encoder levels")
+        if padding not in ("reflect", "zeros"):
+            raise ValueError(f"padding must be 'reflect' or 'zeros', not {padding!r}")
+        # How inputs that are not a multiple of 2^levels are padded: "zeros" as the official code
+        self.padding = padding
         self.intro = nn.Conv2d(in_channels, width, 3, padding=1)
         self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
         # Attribute order follows the official state dict.
@@ -86,7 +91,7 @@ class NAFNet(nn.Module):
 
     def forward(self, x: torch.Tensor, skip_transform: SkipTransform = identity_skip) -> torch.Tensor:
         h, w = x.shape[-2:]
-        inp = pad_to_multiple(x, self.multiple)
+        inp = pad_to_multiple(x, self.multiple, self.padding)
         skips = self.encode(inp)
         y = self.middle_blks(self.downs[-1](skips[-1]))
         for level, decoder, up in zip(reversed(range(len(skips))), self.decoders, self.ups):

@@ -48,6 +48,7 @@ class PromptIR(nn.Module):
     official code, the configuration that was trained and published)."""
 
     multiple = 8
+    padding = "reflect"  # of inputs that are not a multiple of 8, as the official test scripts pad
     unused_official_keys = UNUSED_KEYS  # dropped by pipir.checkpoints.load_weights
 
     def __init__(
@@ -118,7 +119,7 @@ class PromptIR(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        inp = pad_to_multiple(x, self.multiple)
+        inp = pad_to_multiple(x, self.multiple, self.padding)
         e1 = self.encoder_level1(self.patch_embed.proj(inp))
         e2 = self.encoder_level2(self.down1_2(e1))
         e3 = self.encoder_level3(self.down2_3(e2))

@@ -1,0 +1,152 @@
+"""docs/study.{json,md} and docs/figures/study.png from the runs of benchmarks/study.py: per-task
+PSNR (mean ± std over seeds), each arm's difference to its backbone paired by seed, PSNR against
+step, parameters and wall time. Every figure on the page comes from the JSON written beside it."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+# The arm each arm is compared with: its own backbone.
+BACKBONE_OF = {"pip_nafnet": "nafnet", "nafnet": None, "restormer": None}
+
+
+def backbone_of(arm: str) -> str | None:
+    return BACKBONE_OF.get(arm, "restormer")
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
+
+
+def load_results(runs: Path) -> dict[str, list[dict]]:
+    """Finished runs per arm, sorted by seed."""
+    results: dict[str, list[dict]] = {}
+    for path in sorted(runs.glob("*/s*/result.json")):
+        result = json.loads(path.read_text())
+        results.setdefault(result["arm"], []).append(result)
+    return {arm: sorted(rs, key=lambda r: r["seed"]) for arm, rs in results.items()}
+
+
+def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
+    """Per arm: seeds, parameters, wall time, per-column mean/std, mean curve, and the seed-paired
+    difference of the Average to its backbone."""
+    summary = {}
+    for arm in [a for a in arm_table if a in results]:
+        runs = results[arm]
+        columns = list(runs[0]["final"])
+        steps = sorted(runs[0]["curve"], key=int)
+        entry = {
+            "about": arm_table[arm]["about"],
+            "seeds": [r["seed"] for r in runs],
+            "steps": runs[0]["steps"],
+            "parameters": runs[0]["parameters"],
+            "train_seconds": mean_std([r["train_seconds"] for r in runs]),
+            "final": {c: mean_std([r["final"][c] for r in runs]) for c in columns},
+            "curve": {s: mean_std([r["curve"][s]["Average"] for r in runs]) for s in steps},
+        }
+        base = backbone_of(arm)
+        if base in results:
+            paired = {r["seed"]: r["final"]["Average"] for r in results[base]}
+            diffs = [r["final"]["Average"] - paired[r["seed"]] for r in runs if r["seed"] in paired]
+            if diffs:
+                entry["vs_backbone"] = {"backbone": base, "seeds": len(diffs), "diffs": diffs}
+                entry["vs_backbone"]["mean_std"] = mean_std(diffs)
+        summary[arm] = entry
+    return summary
+
+
+def verdict(arm: str, entry: dict) -> str:
+    """One sentence: the paired difference and whether it exceeds its spread over seeds."""
+    vs = entry["vs_backbone"]
+    mean, std = vs["mean_std"]
+    signs = {d > 0 for d in vs["diffs"]}
+    beyond = len(vs["diffs"]) > 1 and len(signs) == 1 and abs(mean) > 2 * std
+    where = "beyond" if beyond else "within"
+    return (
+        f"{arm} − {vs['backbone']}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
+        f"({', '.join(f'{d:+.2f}' for d in vs['diffs'])}): {where} the seed spread."
+    )
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for arm, entry in summary.items():
+        steps = [int(s) for s in entry["curve"]]
+        means = [m for m, _ in entry["curve"].values()]
+        stds = [0.0 if s != s else s for _, s in entry["curve"].values()]
+        label = f"{arm} ({len(entry['seeds'])} seeds)"
+        ax.errorbar(steps, means, yerr=stds, marker="o", capsize=3, label=label)
+    ax.set_xlabel("training step (batch 8, 64² patches)")
+    ax.set_ylabel("validation PSNR, mean of the task columns (dB)")
+    ax.set_title("PSNR against step (mean ± std over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def cell(value: tuple[float, float]) -> str:
+    mean, std = value
+    return f"{mean:.2f}" if std != std else f"{mean:.2f} ± {std:.2f}"
+
+
+def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str:
+    columns = [c for c in next(iter(summary.values()))["final"] if c != "Average"]
+    head = "| | parameters | " + " | ".join(columns) + " | Average | train s / run |"
+    lines = [
+        "# Does PIP help? Tiny models, one recipe, several seeds",
+        "",
+        f"Validation photos ({photos['limit']} of the split, {photos['size']} px on the long side), "
+        "RGB PSNR in dB, mean ± std over seeds; PIP arms told the task, the others blind by design. "
+        f"Recipe: `configs/study/base.yaml` plus each arm's lines in `configs/study/arms.yaml`; "
+        "one command per arm: `python benchmarks/study.py run ARM`. "
+        f"Trained on {hardware}, one thread per run.",
+        "",
+        head,
+        "|" + "---|" * (len(columns) + 4),
+    ]
+    for name, row in baselines.items():
+        values = " | ".join(f"{row[c]:.2f}" if c in row else "–" for c in columns)
+        lines.append(f"| {name} | – | {values} | – | – |")
+    for arm, entry in summary.items():
+        values = " | ".join(cell(entry["final"][c]) for c in columns)
+        seconds = entry["train_seconds"][0]
+        lines.append(
+            f"| {arm} ({len(entry['seeds'])} seeds) | {entry['parameters'] / 1e6:.2f} M | {values} | "
+            f"{cell(entry['final']['Average'])} | {seconds:.0f} |"
+        )
+    lines += [
+        "",
+        "Average: the mean of the seven task columns; the classical row has no value where there is "
+        "no classical method (rain, motion blur).",
+        "",
+        "## Against the backbone (paired by seed)",
+        "",
+    ]
+    lines += [f"- {verdict(arm, e)}" for arm, e in summary.items() if "vs_backbone" in e]
+    lines += ["", "![PSNR against step](figures/study.png)", ""]
+    lines += ["| arm | what it is | steps |", "|---|---|---|"]
+    lines += [f"| {arm} | {e['about']} | {e['steps']} |" for arm, e in summary.items()]
+    return "\n".join(lines) + "\n"
+
+
+def report(runs: Path, baselines: dict, arm_table: dict, hardware: str, photos: dict) -> None:
+    summary = summarise(load_results(runs), arm_table)
+    if not summary:
+        raise SystemExit(f"no finished runs under {runs}")
+    data = {"hardware": hardware, "photos": {k: str(v) for k, v in photos.items()}, "baselines": baselines}
+    data["arms"] = summary
+    (DOCS / "study.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    plot(summary, DOCS / "figures/study.png")
+    (DOCS / "study.md").write_text(markdown(summary, baselines, hardware, photos))
+    print(f"wrote {DOCS / 'study.md'}")
