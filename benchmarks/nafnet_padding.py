@@ -85,8 +85,9 @@ def main() -> None:
         average[key] = round(float(np.mean([r[key] for r in rows])), 3)
     rows.append(average)
     columns = list(rows[0])
+    about = f", {args.about}" if args.about else ""
     notes = (
-        f"Model `{Path(args.model).name}` ({type(restorer.model).__name__}{', ' + args.about if args.about else ''}); "
+        f"Model `{Path(args.model).name}` ({type(restorer.model).__name__}{about}); "
         f"{args.limit} validation photos at "
         f"{args.size} px, cropped by {TRIM[0]} rows and {TRIM[1]} columns to sizes that are not a "
         f"multiple of 16; border = the last {BAND} rows and columns; RGB PSNR in dB, fp32, whole images."
