@@ -134,7 +134,25 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         "",
     ]
     lines += [f"- {verdict(arm, e)}" for arm, e in summary.items() if "vs_backbone" in e]
-    lines += ["", "![PSNR against step](figures/study.png)", ""]
+    lines += [
+        "",
+        "A difference is *beyond the seed spread* when every paired seed has the same sign and the mean "
+        "is more than twice its standard deviation. PIP arms are told the task and the plain "
+        "backbones are not, as in the papers' tables: part of a PIP gain can be the label itself, "
+        "not the prompt architecture.",
+        "",
+        "## PSNR against step",
+        "",
+        "Mean of the task columns, mean ± std over seeds, at the run's checkpoints "
+        "(`python benchmarks/study.py report` also draws it: `docs/figures/study.png`).",
+        "",
+    ]
+    steps = sorted({int(s) for e in summary.values() for s in e["curve"]})
+    lines += ["| arm | " + " | ".join(f"step {s}" for s in steps) + " |", "|---|" + "---|" * len(steps)]
+    for arm, e in summary.items():
+        cells = [cell(e["curve"][str(s)]) if str(s) in e["curve"] else "–" for s in steps]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines.append("")
     lines += ["| arm | what it is | steps |", "|---|---|---|"]
     lines += [f"| {arm} | {e['about']} | {e['steps']} |" for arm, e in summary.items()]
     return "\n".join(lines) + "\n"
