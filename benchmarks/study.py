@@ -58,9 +58,18 @@ def validation_items() -> list:
     return [item for item in photo_items(**PHOTOS) if item.column in COLUMNS]
 
 
-def score(model: torch.nn.Module, items: list) -> dict[str, float]:
-    """RGB PSNR per column (and their mean) of ``model``, told the task where it takes prompts."""
-    table = evaluate(items, {"m": restorer_method(Restorer(model, device="cpu"), "oracle")})["m"]
+def score(model: torch.nn.Module, items: list, prompts: str = "label") -> dict[str, float]:
+    """RGB PSNR per column (and their mean) of ``model``; a PIP model is told the task, or given
+    uniform weights when it was trained with them (``data.prompts=uniform``)."""
+    restorer = Restorer(model, device="cpu")
+    method = restorer_method(restorer, "oracle")
+    if prompts == "uniform":
+        uniform = {task: 1.0 for task in restorer.tasks}
+
+        def method(item):
+            return restorer.restore_tensor(item.degraded, task=uniform, precision="fp32")[0].cpu()
+
+    table = evaluate(items, {"m": method})["m"]
     return {column: round(values["psnr"], 3) for column, values in table.items()}
 
 
@@ -94,7 +103,7 @@ def run(arm: str, seed: int, steps: int, items: list) -> dict:
         wall_path.write_text(json.dumps(launches))
     curve = {}
     for ckpt in sorted((out / "checkpoints").glob("step*.ckpt")):
-        curve[int(ckpt.stem[4:])] = score(checkpoint_model(config, ckpt), items)
+        curve[int(ckpt.stem[4:])] = score(checkpoint_model(config, ckpt), items, config.data.prompts)
     model = checkpoint_model(config, max((out / "checkpoints").glob("step*.ckpt")))
     result = {
         "arm": arm,

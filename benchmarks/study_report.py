@@ -107,7 +107,8 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         "# Does PIP help? Tiny models, one recipe, several seeds",
         "",
         f"Validation photos ({photos['limit']} of the split, {photos['size']} px on the long side), "
-        "RGB PSNR in dB, mean ± std over seeds; PIP arms told the task, the others blind by design. "
+        "RGB PSNR in dB, mean ± std over seeds; PIP arms told the task (but `pip_uniform`), the others "
+        "blind by design. "
         f"Recipe: `configs/study/base.yaml` plus each arm's lines in `configs/study/arms.yaml`; "
         "one command per arm: `python benchmarks/study.py run ARM`. "
         f"Trained on {hardware}, one thread per run.",
@@ -139,7 +140,7 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         "A difference is *beyond the seed spread* when every paired seed has the same sign and the mean "
         "is more than twice its standard deviation. PIP arms are told the task and the plain "
         "backbones are not, as in the papers' tables: part of a PIP gain can be the label itself, "
-        "not the prompt architecture.",
+        "not the prompt architecture; `pip_uniform` (PIP never told the task) separates the two.",
         "",
         "## PSNR against step",
         "",

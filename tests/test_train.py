@@ -235,3 +235,24 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
     assert sensor.num_tasks == len(pipir.TASKS) + 1 and info["training"]["steps"] == 3
     result = pipir.restore((torch.rand(40, 48, 3).numpy()), model=pipir.load(export, device="cpu"))
     assert 0 <= result.strength <= 1 and sum(result.weights.values()) == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize("prompts", ["label", "uniform"])
+def test_photo_batches_carry_the_label_or_uniform_prompt_weights(prompts, tmp_path):
+    from pipir.data.datasets import PHOTO_MARGIN
+
+    overrides = ["data.kind=photos", f"data.images={tmp_path}", "data.patch=32", f"data.prompts={prompts}"]
+    config = load_config(None, [*overrides, "sensor.enabled=false"])
+    module = RestorationModule(config)
+    side = 32 + 2 * PHOTO_MARGIN
+    labels = torch.tensor([0, 1, 2, 3, 4, 0])
+    batch = {
+        "window": torch.randint(0, 256, (6, 3, side, side), dtype=torch.uint8),
+        "label": labels,
+        "position": torch.arange(6),
+    }
+    weights = module.on_after_batch_transfer(batch, 0)["weights"]
+    expected = (
+        torch.nn.functional.one_hot(labels, 5).float() if prompts == "label" else torch.full((6, 5), 0.2)
+    )
+    torch.testing.assert_close(weights, expected)

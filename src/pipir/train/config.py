@@ -54,6 +54,9 @@ class DataConfig:
     # photos: share of samples whose one-hot prompt is blended with a random mixture, so that the
     # restorer still does the right thing when a classifier's weights are unsure or wrong (blind use)
     prompt_mix: float = 0.0
+    # photos: what the prompt weights say: "label" (the task, one-hot) or "uniform" (1/K for every
+    # sample: PIP without task information, the control that separates the label from the prompts)
+    prompts: str = "label"
     root: str | None = None  # benchmark: dataset root in the official layout
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     patch: int = 64
@@ -209,6 +212,7 @@ def validate(config: Config) -> None:
         "loss.pixel": (config.loss.pixel, ("l1", "smooth_l1")),
         "loss.regularization": (config.loss.regularization, ("angle", "cosine", "none")),
         "data.kind": (config.data.kind, ("synthetic", "photos", "benchmark")),
+        "data.prompts": (config.data.prompts, ("label", "uniform")),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:

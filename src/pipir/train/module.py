@@ -189,7 +189,9 @@ class RestorationModule(L.LightningModule):
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
         task = torch.where(labels < len(TASKS), labels, random_task)
         weights = F.one_hot(task, len(TASKS)).float()
-        if d.prompt_mix > 0:
+        if d.prompts == "uniform":
+            weights = torch.full_like(weights, 1 / len(TASKS))
+        elif d.prompt_mix > 0:
             weights = blend_prompts(weights, d.prompt_mix, g)
         return {"degraded": degraded, "clean": clean, "weights": weights, "label": labels}
 
