@@ -164,3 +164,8 @@ def test_nafnet_pads_with_zeros_as_the_official_code_when_asked():
         torch.testing.assert_close(restored, expected.clamp(0, 1), atol=1e-5, rtol=0)  # the restore path too
     with pytest.raises(ValueError, match="padding must be"):
         pipir.create_model("nafnet", "tiny", padding="edge")
+
+
+def test_restormer_with_an_odd_width_is_refused_when_built():
+    with pytest.raises(ValueError, match="dim must be even"):
+        pipir.create_model("restormer", "tiny", dim=19)

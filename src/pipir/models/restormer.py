@@ -51,6 +51,8 @@ class Restormer(nn.Module):
         layernorm: str = "WithBias",
     ) -> None:
         super().__init__()
+        if dim % 2:
+            raise ValueError(f"Restormer's dim must be even (each down-sampling halves it), not {dim}")
 
         def stage(width: int, n: int, h: int) -> nn.Sequential:
             return nn.Sequential(
