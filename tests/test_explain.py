@@ -48,6 +48,16 @@ def test_explanation_holds_the_restore_paths_weights_output_and_attention(bundle
         assert not block.to_feature.attn.record_map  # recording is switched off again
 
 
+def test_a_large_photo_is_classified_at_full_resolution_as_restore_does(bundle):
+    restorer = load(bundle, device="cpu")
+    image = (photo(300, 520, seed=3) * 255).astype(np.uint8)  # larger than the 384-pixel preview
+    ex = explain(restorer, image)
+    full = restorer.restore(image, task="auto")
+    assert ex.image.shape[:2] == (222, 384)
+    assert ex.weights == pytest.approx(list(full.weights.values()), abs=1e-6)
+    assert ex.strength == pytest.approx(full.strength, abs=1e-6)
+
+
 def test_prompt_similarity_is_the_cosine_of_the_learned_prompts(bundle):
     restorer = load(bundle, device="cpu")
     prompts = restorer.model.pip[0].prompt.task_prompts

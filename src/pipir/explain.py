@@ -43,22 +43,26 @@ def block_diagonal(attention: torch.Tensor) -> np.ndarray:
 
 
 def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> Explanation:
-    """Run the model once on a ≤ PREVIEW-pixel copy of ``image`` and collect what it decided."""
+    """The classifier and the prompt weights on ``image`` itself (as the restore path decides them),
+    then one run of the model on a ≤ PREVIEW-pixel copy for the pictures and attention maps."""
+    from pipir.layout import split_layout
     from pipir.sheet import preview
 
     if not restorer.uses_prompts:
         raise PipirError(f"{restorer.name} has no prompts to explain: pipir explain needs a PIP model")
-    small = preview(image, PREVIEW)
-    x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None].to(restorer.device)
-    h, w = x.shape[-2:]
+    rgb, _, _, scale = split_layout(np.asarray(image))
+    h, w = rgb.shape[:2]
 
-    def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
-        return x[:, :, t : t + hh, s : s + ww]
+    def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:  # full-resolution crops, as restore
+        crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
+        return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
 
     probabilities = None
     if isinstance(task, str) and task == "auto":
         probabilities = restorer.classify(fetch, h, w)[0].tolist()
     weights, source, strength = restorer.prompt_weights(fetch, 1, h, w, task)
+    small = preview(image, PREVIEW)
+    x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None].to(restorer.device)
     attentions = [block.to_feature.attn for block in restorer.model.pip]
     for attn in attentions:
         attn.record_map = True
