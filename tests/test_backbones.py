@@ -169,3 +169,27 @@ def test_nafnet_pads_with_zeros_as_the_official_code_when_asked():
 def test_restormer_with_an_odd_width_is_refused_when_built():
     with pytest.raises(ValueError, match="dim must be even"):
         pipir.create_model("restormer", "tiny", dim=19)
+
+
+@pytest.mark.parametrize("name", ["restormer", "pip_restormer", "nafnet", "pip_nafnet", "promptir"])
+def test_models_are_plain_and_the_cpu_preparation_keeps_their_numbers(name):
+    """The model code runs as written (one 1×1 and one depthwise convolution, chunked); the CPU's
+    execution choices (channels-last, per-group parts) live in prepare_model and change no number."""
+    import copy
+
+    from pipir.device import prepare_model
+
+    model = pipir.create_model(name, "tiny").eval()
+    flags = [m.split_parts for m in model.modules() if hasattr(m, "split_parts")]
+    assert flags and not any(flags)
+    prepared = prepare_model(copy.deepcopy(model), torch.device("cpu"))
+    assert all(m.split_parts for m in prepared.modules() if hasattr(m, "split_parts"))
+    assert prepared.state_dict().keys() == model.state_dict().keys()
+    x = torch.rand(2, 3, 40, 56)
+    args = (pipir.task_weights("dehaze", batch=2),) if name.startswith("pip") else ()
+    with torch.no_grad():
+        plain = model(x, *args)
+        fast = prepared(x.contiguous(memory_format=torch.channels_last), *args)
+    torch.testing.assert_close(fast, plain, atol=2e-5, rtol=1e-4)
+    elsewhere = prepare_model(copy.deepcopy(model), torch.device("meta"))  # any non-CPU device
+    assert not any(m.split_parts for m in elsewhere.modules() if hasattr(m, "split_parts"))

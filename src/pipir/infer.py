@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipir.device import precision_context, prepare_model, resolve_device, resolve_precision
+from pipir.device import input_layout, precision_context, prepare_model, resolve_device, resolve_precision
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
@@ -130,7 +130,7 @@ class Restorer:
         return precision_context(self.device, precision)
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
-        return x.to(self.device).contiguous(memory_format=torch.channels_last)
+        return x.to(self.device).contiguous(memory_format=input_layout(self.device))
 
     def _forward(
         self,

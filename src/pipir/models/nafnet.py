@@ -26,12 +26,13 @@ class NAFBlock(nn.Module):
         self.conv5 = nn.Conv2d(c, c, 1)
         self.norm1 = ChannelLayerNorm(c, eps=1e-6)
         self.norm2 = ChannelLayerNorm(c, eps=1e-6)
+        self.split_parts = False  # an execution choice of pipir.device.prepare_model, not a weight
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
-        x1, x2 = pointwise_depthwise_parts(self.norm1(inp), self.conv1, self.conv2, 2)
+        x1, x2 = pointwise_depthwise_parts(self.norm1(inp), self.conv1, self.conv2, 2, self.split_parts)
         x = x1 * x2
         y = inp + self.conv3(x * self.sca(x)) * self.beta
-        x1, x2 = pointwise_depthwise_parts(self.norm2(y), self.conv4, None, 2)
+        x1, x2 = pointwise_depthwise_parts(self.norm2(y), self.conv4, None, 2, self.split_parts)
         return y + self.conv5(x1 * x2) * self.gamma
 
 

@@ -54,12 +54,17 @@ def _pointwise_depthwise(dim_in: int, dim_out: int, bias: bool) -> tuple[nn.Conv
 
 
 def pointwise_depthwise_parts(
-    x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d | None, parts: int
+    x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d | None, parts: int, split: bool = False
 ) -> list[torch.Tensor]:
-    """``depthwise(pointwise(x)).chunk(parts, dim=1)`` computed one channel group at a time: the same
-    numbers, but each part is a dense tensor. Chunks of a channels-last tensor are strided views,
-    on which the element-wise ops that follow run 3–6× slower on a CPU
-    (docs/benchmarks/restore-history.md)."""
+    """``depthwise(pointwise(x)).chunk(parts, dim=1)``: one 1×1 and one depthwise 3×3 convolution,
+    as the papers write them.
+
+    ``split=True`` gives the same numbers computed one channel group at a time, each part a dense
+    tensor: chunks of a channels-last tensor are strided views, on which the element-wise ops that
+    follow run slower on a CPU. :func:`pipir.device.prepare_model` switches it on for the CPU."""
+    if not split:
+        y = pointwise(x)
+        return list((y if depthwise is None else depthwise(y)).chunk(parts, dim=1))
     n = pointwise.out_channels // parts
 
     def part(conv: nn.Conv2d, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -82,12 +87,13 @@ class GatedDconvFFN(nn.Module):
         hidden = int(dim * expansion)
         self.project_in, self.dwconv = _pointwise_depthwise(dim, hidden * 2, bias)
         self.project_out = nn.Conv2d(hidden, dim, 1, bias=bias)
+        self.split_parts = False  # an execution choice of pipir.device.prepare_model, not a weight
 
     def gate(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         return F.gelu(x1) * x2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = pointwise_depthwise_parts(x, self.project_in, self.dwconv, 2)
+        x1, x2 = pointwise_depthwise_parts(x, self.project_in, self.dwconv, 2, self.split_parts)
         return self.project_out(self.gate(x1, x2))
 
 
@@ -172,9 +178,10 @@ class ChannelAttention(nn.Module):
         self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
         self.qkv, self.qkv_dwconv = _pointwise_depthwise(dim, dim * 3, bias)
         self.project_out = nn.Conv2d(dim, dim, 1, bias=bias)
+        self.split_parts = False  # an execution choice of pipir.device.prepare_model, not a weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = pointwise_depthwise_parts(x, self.qkv, self.qkv_dwconv, 3)
+        q, k, v = pointwise_depthwise_parts(x, self.qkv, self.qkv_dwconv, 3, self.split_parts)
         return self.project_out(_transposed_attention(q, k, v, self.heads, self.temperature))
 
 
@@ -227,6 +234,7 @@ class CrossChannelAttention(nn.Module):
         # `pipir explain` to show which prompt channels each feature channel attends to.
         self.record_map = False
         self.attention_map: torch.Tensor | None = None
+        self.split_parts = False  # an execution choice of pipir.device.prepare_model, not a weight
 
     def _normalise(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax over each row, or the top-m mixture of softmaxes; recorded when asked."""
@@ -237,7 +245,7 @@ class CrossChannelAttention(nn.Module):
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
         q = self.q_dwconv(self.q(x_q))
-        k, v = pointwise_depthwise_parts(x_kv, self.kv, self.kv_dwconv, 2)
+        k, v = pointwise_depthwise_parts(x_kv, self.kv, self.kv_dwconv, 2, self.split_parts)
         normalise = self._normalise if self.topm is not None or self.record_map else None
         return self.project_out(_transposed_attention(q, k, v, self.heads, self.temperature, normalise))
 
