@@ -256,3 +256,40 @@ def test_photo_batches_carry_the_label_or_uniform_prompt_weights(prompts, tmp_pa
         torch.nn.functional.one_hot(labels, 5).float() if prompts == "label" else torch.full((6, 5), 0.2)
     )
     torch.testing.assert_close(weights, expected)
+
+
+def test_two_degradations_happen_in_the_physical_order_whichever_is_named_first():
+    from pipir.degrade.batch import synthesize
+
+    windows = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    noise, haze = pipir.TASKS.index("denoise"), pipir.TASKS.index("dehaze")
+
+    def run(first: int, second: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(7)
+        return synthesize(windows, torch.tensor([first, first]), g, second=torch.tensor([second, second]))[0]
+
+    a, b = run(noise, haze), run(haze, noise)
+    torch.testing.assert_close(a, b)  # haze, then noise on top, either way round
+    single = synthesize(windows, torch.tensor([haze, haze]), torch.Generator().manual_seed(7))[0]
+    assert (a[0] - single[0]).abs().mean() > 0.01  # the second degradation is there
+
+
+def test_mixture_samples_carry_half_weights_for_prompts_and_classifier(tmp_path):
+    from pipir.data.datasets import PHOTO_MARGIN
+
+    overrides = ["data.kind=photos", f"data.images={tmp_path}", "data.patch=32", "data.mix_prob=1.0"]
+    module = RestorationModule(load_config(None, overrides))
+    side = 32 + 2 * PHOTO_MARGIN
+    labels = torch.tensor([0, 1, 2, 3, 4, 5])  # five tasks and a clean window
+    batch = {
+        "window": torch.randint(0, 256, (6, 3, side, side), dtype=torch.uint8),
+        "label": labels,
+        "position": torch.arange(6),
+    }
+    out = module.on_after_batch_transfer(batch, 0)
+    weights, target = out["weights"], out["label"]
+    for i in range(5):  # every degraded sample: its task and another, half each
+        assert weights[i, i] == 0.5 and sorted(weights[i].tolist())[-2:] == [0.5, 0.5]
+        assert target[i, i] == 0.5 and target[i].sum() == 1 and target[i, 5] == 0
+    assert target[5].tolist() == [0, 0, 0, 0, 0, 1] and weights[5].max() == 1  # clean stays clean
+    torch.testing.assert_close(out["clean"][5], out["degraded"][5])

@@ -390,21 +390,14 @@ def degrade_kind(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor
     return function(x, *params, g) if kind != "haze" else haze(x, *params)
 
 
-def synthesize(
-    windows: torch.Tensor,
-    labels: torch.Tensor,
-    g: torch.Generator,
-    margin: int = 0,
-    jpeg_prob: float = 0.0,
-    camera_prob: float = 0.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(degraded, target) for clean ``windows`` (B×3×H×W in [0, 1]) and ``labels`` (indices into
-    ``CLASSES``). Denoising samples get camera noise with probability ``camera_prob``, white noise
-    otherwise. Degradations see ``margin`` pixels of real neighbours, then the margin is cut. A share
-    ``jpeg_prob`` of every class is then JPEG-compressed (quality from ``RANGES["jpeg"]``); the
-    target is the clean window, except for the clean class, whose target is its own (compressed) input.
-    """
-    out = windows.clone()
+# The order in which two degradations of one sample happen: the scene's (haze, low light), then the
+# lens's (blur), then rain on the glass, then the sensor's noise.
+MIX_ORDER = ("dehaze", "lowlight", "deblur", "derain", "denoise")
+
+
+def _degrade_classes(out: torch.Tensor, labels: torch.Tensor, g: torch.Generator, camera_prob: float) -> None:
+    """Degrade each sample of ``out`` in place by its class (``labels``: indices into CLASSES, −1
+    for none). Denoising samples get camera noise with probability ``camera_prob``."""
     for c, name in enumerate(CLASSES):
         index = (labels == c).nonzero().flatten()
         if index.numel() == 0:
@@ -416,7 +409,34 @@ def synthesize(
             parts = [(index, KIND_OF.get(name, name))]
         for part, kind in parts:
             if part.numel():
-                out[part] = degrade_kind(windows[part], kind, g)
+                out[part] = degrade_kind(out[part], kind, g)
+
+
+def synthesize(
+    windows: torch.Tensor,
+    labels: torch.Tensor,
+    g: torch.Generator,
+    margin: int = 0,
+    jpeg_prob: float = 0.0,
+    camera_prob: float = 0.0,
+    second: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(degraded, target) for clean ``windows`` (B×3×H×W in [0, 1]) and ``labels`` (indices into
+    ``CLASSES``). ``second`` (task indices, −1 for none) gives a sample a second degradation; the
+    two happen in ``MIX_ORDER``. Degradations see ``margin`` pixels of real neighbours, then the
+    margin is cut. A share ``jpeg_prob`` of every class is then JPEG-compressed (quality from
+    ``RANGES["jpeg"]``); the target is the clean window, except for the clean class, whose target is
+    its own (compressed) input.
+    """
+    out = windows.clone()
+    first = labels
+    if second is not None:
+        rank = torch.tensor([MIX_ORDER.index(t) for t in TASKS] + [len(MIX_ORDER)], device=labels.device)
+        later = (second >= 0) & (rank[second.clamp(min=0)] < rank[labels])
+        first, second = torch.where(later, second, labels), torch.where(later, labels, second)
+    _degrade_classes(out, first, g, camera_prob)
+    if second is not None:
+        _degrade_classes(out, second, g, camera_prob)
     if margin:
         out, windows = out[..., margin:-margin, margin:-margin], windows[..., margin:-margin, margin:-margin]
     target = windows.clone()

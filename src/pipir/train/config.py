@@ -60,7 +60,7 @@ class DataConfig:
     root: str | None = None  # benchmark: dataset root in the official layout
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     patch: int = 64
-    mix_prob: float = 0.0  # synthetic: share of samples with two degradations
+    mix_prob: float = 0.0  # synthetic and photos: share of samples with two degradations (1/2 each)
     sigmas: list[float] = field(default_factory=lambda: [15.0, 25.0, 50.0])
     # benchmark: how many times each task's list repeats in one pass (the official data mix)
     repeats: dict[str, int] = field(
@@ -236,7 +236,7 @@ def validate(config: Config) -> None:
             raise PipirError(f"config key {key!r} must be positive, not {value}")
     if config.data.kind == "photos" and not Path(config.data.images).is_dir():
         raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")
-    for key in ("clean_prob", "jpeg_prob", "camera_prob"):
+    for key in ("clean_prob", "jpeg_prob", "camera_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):

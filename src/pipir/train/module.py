@@ -139,6 +139,15 @@ def lr_factor(step: int, warmup: int, total: int, start_factor: float, floor: fl
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def mixture_tasks(labels: torch.Tensor, share: float, g: torch.Generator) -> torch.Tensor:
+    """A second task (≠ the first) for a ``share`` of the degraded samples, −1 for the others and
+    for clean ones."""
+    k = len(TASKS)
+    chosen = (torch.rand(labels.shape, generator=g, device=labels.device) < share) & (labels < k)
+    other = (labels + torch.randint(1, k, labels.shape, generator=g, device=labels.device)) % k
+    return torch.where(chosen, other, torch.full_like(labels, -1))
+
+
 def blend_prompts(weights: torch.Tensor, share: float, g: torch.Generator) -> torch.Tensor:
     """Blend a ``share`` of the rows of B×K one-hot ``weights`` with a random mixture: ``(1 − λ)·w +
     λ·r``, λ uniform in [0, 1), r uniform on the simplex (normalised exponential draws). Every row
@@ -184,16 +193,24 @@ class RestorationModule(L.LightningModule):
         g.manual_seed(self.config.seed * 1_000_003 + int(batch["position"][0]))
         windows = batch["window"].float() / 255
         labels = batch["label"]
-        degraded, clean = synthesize(windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob)
+        second = mixture_tasks(labels, d.mix_prob, g) if d.mix_prob > 0 else None
+        degraded, clean = synthesize(windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob, second)
         # Clean samples teach the restorer to leave an intact photo alone under any prompt.
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
         task = torch.where(labels < len(TASKS), labels, random_task)
         weights = F.one_hot(task, len(TASKS)).float()
+        target = labels
+        if second is not None:  # two degradations: half each, for the prompts and the classifier
+            mixed = second >= 0
+            other = F.one_hot(second.clamp(min=0), len(TASKS)).float()
+            weights = torch.where(mixed[:, None], (weights + other) / 2, weights)
+            target = F.one_hot(labels, len(CLASSES)).float()
+            target[mixed] = (target[mixed] + F.one_hot(second[mixed], len(CLASSES)).float()) / 2
         if d.prompts == "uniform":
             weights = torch.full_like(weights, 1 / len(TASKS))
         elif d.prompt_mix > 0:
             weights = blend_prompts(weights, d.prompt_mix, g)
-        return {"degraded": degraded, "clean": clean, "weights": weights, "label": labels}
+        return {"degraded": degraded, "clean": clean, "weights": weights, "label": target}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         degraded, clean, weights = batch["degraded"], batch["clean"], batch["weights"]
