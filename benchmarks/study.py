@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pipir.evaluate import classical_method, evaluate, photo_items, restorer_method  # noqa: E402
+from pipir.evaluate import Item, classical_method, evaluate, photo_items  # noqa: E402
 from pipir.infer import Restorer  # noqa: E402
 from pipir.models import count_parameters, create_model  # noqa: E402
 from pipir.train.config import Config, load_config  # noqa: E402
@@ -36,6 +36,17 @@ RUNS = ROOT / "runs/study"
 # photos, which the study's recipe does not train for).
 COLUMNS = ("noise σ15", "noise σ25", "noise σ50", "rain", "haze", "motion blur", "low light")
 PHOTOS = dict(folder=ROOT / "data/photos", split="validation", size=192, limit=12)
+# Two degradations at once (column, the tasks, then the degradations in the order they happen);
+# scored beside the task columns, not in their Average.
+MIXTURES = (
+    ("haze+noise", ("dehaze", "denoise"), (("haze", {}), ("noise", {"sigma": 25, "protocol": "official"}))),
+    ("rain+haze", ("derain", "dehaze"), (("haze", {}), ("rain", {}))),
+    (
+        "low light+noise",
+        ("lowlight", "denoise"),
+        (("lowlight", {}), ("noise", {"sigma": 15, "protocol": "official"})),
+    ),
+)
 
 
 def arms() -> dict[str, dict]:
@@ -55,21 +66,34 @@ def arm_config(arm: str, seed: int, steps: int) -> Config:
 
 
 def validation_items() -> list:
-    return [item for item in photo_items(**PHOTOS) if item.column in COLUMNS]
+    """The task columns of the validation photos, then the mixture columns on the same photos."""
+    from pipir import degrade
+
+    items = [item for item in photo_items(**PHOTOS) if item.column in COLUMNS]
+    clean = {item.name: item.clean for item in items if item.column == COLUMNS[0]}
+    for p, (name, photo) in enumerate(clean.items()):
+        image = photo[0].permute(1, 2, 0).numpy()
+        for c, (column, tasks, steps) in enumerate(MIXTURES):
+            degraded = image
+            for s, (kind, params) in enumerate(steps):
+                degraded = degrade.apply(degraded, kind, seed=[7, p, c, s], **params)
+            tensor = torch.from_numpy(degraded.transpose(2, 0, 1).copy())[None]
+            items.append(Item(column, "+".join(tasks), tensor, photo, name=name))
+    return items
 
 
 def score(model: torch.nn.Module, items: list, prompts: str = "label") -> dict[str, float]:
     """RGB PSNR per column (and their mean) of ``model``; a PIP model is told the task, or given
     uniform weights when it was trained with them (``data.prompts=uniform``)."""
     restorer = Restorer(model, device="cpu")
-    method = restorer_method(restorer, "oracle")
-    if prompts == "uniform":
-        uniform = {task: 1.0 for task in restorer.tasks}
+    uniform = {task: 1.0 for task in restorer.tasks}
 
-        def method(item):
-            return restorer.restore_tensor(item.degraded, task=uniform, precision="fp32")[0].cpu()
+    def method(item):  # told the task (both halves of a mixture), or uniform weights
+        told = {task: 1.0 for task in item.task.split("+")} if restorer.uses_prompts else "auto"
+        task = uniform if prompts == "uniform" and restorer.uses_prompts else told
+        return restorer.restore_tensor(item.degraded, task=task, precision="fp32")[0].cpu()
 
-    table = evaluate(items, {"m": method})["m"]
+    table = evaluate(items, {"m": method}, average_over=COLUMNS)["m"]
     return {column: round(values["psnr"], 3) for column, values in table.items()}
 
 
@@ -125,7 +149,7 @@ def baselines(items: list) -> dict:
     path = RUNS / "baselines.json"
     if path.is_file():
         return json.loads(path.read_text())
-    table = evaluate(items, {"degraded input": None, "classical": classical_method})
+    table = evaluate(items, {"degraded input": None, "classical": classical_method}, average_over=COLUMNS)
     result = {
         name: {column: round(values["psnr"], 3) for column, values in columns.items() if column != "Average"}
         for name, columns in table.items()

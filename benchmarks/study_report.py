@@ -37,7 +37,7 @@ def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
     summary = {}
     for arm in [a for a in arm_table if a in results]:
         runs = results[arm]
-        columns = list(runs[0]["final"])
+        columns = list(dict.fromkeys(c for r in runs for c in r["final"]))
         steps = sorted(runs[0]["curve"], key=int)
         entry = {
             "about": arm_table[arm]["about"],
@@ -45,7 +45,7 @@ def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
             "steps": runs[0]["steps"],
             "parameters": runs[0]["parameters"],
             "train_seconds": mean_std([r["train_seconds"] for r in runs]),
-            "final": {c: mean_std([r["final"][c] for r in runs]) for c in columns},
+            "final": {c: mean_std([r["final"][c] for r in runs if c in r["final"]]) for c in columns},
             "curve": {s: mean_std([r["curve"][s]["Average"] for r in runs]) for s in steps},
         }
         base = backbone_of(arm)
@@ -101,7 +101,7 @@ def cell(value: tuple[float, float]) -> str:
 
 
 def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str:
-    columns = [c for c in next(iter(summary.values()))["final"] if c != "Average"]
+    columns = list(dict.fromkeys(c for e in summary.values() for c in e["final"] if c != "Average"))
     head = "| | parameters | " + " | ".join(columns) + " | Average | train s / run |"
     lines = [
         "# Does PIP help? Tiny models, one recipe, several seeds",
@@ -120,7 +120,7 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         values = " | ".join(f"{row[c]:.2f}" if c in row else "–" for c in columns)
         lines.append(f"| {name} | – | {values} | – | – |")
     for arm, entry in summary.items():
-        values = " | ".join(cell(entry["final"][c]) for c in columns)
+        values = " | ".join(cell(entry["final"][c]) if c in entry["final"] else "–" for c in columns)
         seconds = entry["train_seconds"][0]
         lines.append(
             f"| {arm} ({len(entry['seeds'])} seeds) | {entry['parameters'] / 1e6:.2f} M | {values} | "
@@ -128,8 +128,9 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         )
     lines += [
         "",
-        "Average: the mean of the seven task columns; the classical row has no value where there is "
-        "no classical method (rain, motion blur).",
+        "Average: the mean of the seven task columns (the mixture columns, where an arm has them, are "
+        "not in it); the classical row has no value where there is no classical method (rain, motion "
+        "blur, mixtures); – : not scored in that arm's runs.",
         "",
         "## Against the backbone (paired by seed)",
         "",
