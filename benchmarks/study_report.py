@@ -14,8 +14,29 @@ DOCS = ROOT / "docs"
 BACKBONE_OF = {"pip_nafnet": "nafnet", "nafnet": None, "restormer": None}
 
 
+# Further seed-paired comparisons that answer the study's questions: (arm, against, what it measures).
+QUESTIONS = (
+    ("pip_restormer", "pip_uniform", "what telling PIP the task adds (same architecture)"),
+    ("pip_uniform", "restormer_wide", "PIP's prompts without the label against plain extra width"),
+    ("pip_restormer", "restormer_wide", "PIP told the task against the wider backbone"),
+    ("pip_restormer", "promptir", "PIP told the task against PromptIR (blind)"),
+    ("pip_mix", "pip_restormer", "training PIP with mixture samples"),
+)
+
+
 def backbone_of(arm: str) -> str | None:
     return BACKBONE_OF.get(arm, "restormer")
+
+
+def paired(results: dict[str, list[dict]], arm: str, other: str) -> dict | None:
+    """The seed-paired differences of the task Average, ``arm`` − ``other``."""
+    if arm not in results or other not in results:
+        return None
+    against = {r["seed"]: r["final"]["Average"] for r in results[other]}
+    diffs = [r["final"]["Average"] - against[r["seed"]] for r in results[arm] if r["seed"] in against]
+    if not diffs:
+        return None
+    return {"backbone": other, "seeds": len(diffs), "diffs": diffs, "mean_std": mean_std(diffs)}
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -49,27 +70,49 @@ def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
             "curve": {s: mean_std([r["curve"][s]["Average"] for r in runs]) for s in steps},
         }
         base = backbone_of(arm)
-        if base in results:
-            paired = {r["seed"]: r["final"]["Average"] for r in results[base]}
-            diffs = [r["final"]["Average"] - paired[r["seed"]] for r in runs if r["seed"] in paired]
-            if diffs:
-                entry["vs_backbone"] = {"backbone": base, "seeds": len(diffs), "diffs": diffs}
-                entry["vs_backbone"]["mean_std"] = mean_std(diffs)
+        vs = paired(results, arm, base) if base else None
+        if vs:
+            entry["vs_backbone"] = vs
         summary[arm] = entry
     return summary
 
 
-def verdict(arm: str, entry: dict) -> str:
+def verdict(arm: str, vs: dict) -> str:
     """One sentence: the paired difference and whether it exceeds its spread over seeds."""
-    vs = entry["vs_backbone"]
     mean, std = vs["mean_std"]
     signs = {d > 0 for d in vs["diffs"]}
     beyond = len(vs["diffs"]) > 1 and len(signs) == 1 and abs(mean) > 2 * std
     where = "beyond" if beyond else "within"
+    few = " (only 2 seeds: a weak test)" if vs["seeds"] == 2 else ""
     return (
         f"{arm} − {vs['backbone']}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
-        f"({', '.join(f'{d:+.2f}' for d in vs['diffs'])}): {where} the seed spread."
+        f"({', '.join(f'{d:+.2f}' for d in vs['diffs'])}): {where} the seed spread{few}."
     )
+
+
+def beyond(vs: dict | None) -> bool | None:
+    if vs is None:
+        return None
+    mean, std = vs["mean_std"]
+    return len(vs["diffs"]) > 1 and len({d > 0 for d in vs["diffs"]}) == 1 and abs(mean) > 2 * std
+
+
+def conclusion(results: dict[str, list[dict]]) -> str:
+    """The answer the comparisons give, in words (no figure: those are in the lines above)."""
+    told = paired(results, "pip_restormer", "restormer")
+    unlabelled = paired(results, "pip_uniform", "restormer_wide")
+    if told is None:
+        return "Not enough finished runs to answer yet."
+    if not beyond(told) or told["mean_std"][0] < 0:
+        return "PIP told the task does not beat its backbone beyond the seed spread at this scale."
+    text = "PIP told the task beats its backbone beyond the seed spread at this scale."
+    if unlabelled is not None and not beyond(unlabelled):
+        text += (
+            " PIP never told the task is no better than the backbone widened past its parameter count: "
+            "the gain comes from the task label the prompts carry, not from the prompt architecture on "
+            "its own. Blind use therefore depends on the classifier that supplies the label."
+        )
+    return text
 
 
 def plot(summary: dict, path: Path) -> None:
@@ -100,18 +143,23 @@ def cell(value: tuple[float, float]) -> str:
     return f"{mean:.2f}" if std != std else f"{mean:.2f} ± {std:.2f}"
 
 
-def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str:
+def markdown(
+    summary: dict, baselines: dict, hardware: str, photos: dict, questions: list, answer: str
+) -> str:
     columns = list(dict.fromkeys(c for e in summary.values() for c in e["final"] if c != "Average"))
-    head = "| | parameters | " + " | ".join(columns) + " | Average | train s / run |"
+    head = "| | parameters | " + " | ".join(columns) + " | Average | wall s / run |"
     lines = [
         "# Does PIP help? Tiny models, one recipe, several seeds",
+        "",
+        f"**Answer so far.** {answer}",
         "",
         f"Validation photos ({photos['limit']} of the split, {photos['size']} px on the long side), "
         "RGB PSNR in dB, mean ± std over seeds; PIP arms told the task (but `pip_uniform`), the others "
         "blind by design. "
         f"Recipe: `configs/study/base.yaml` plus each arm's lines in `configs/study/arms.yaml`; "
         "one command per arm: `python benchmarks/study.py run ARM`. "
-        f"Trained on {hardware}, one thread per run.",
+        f"Trained on {hardware}, one thread per run, two runs at a time: the wall seconds include "
+        "that sharing and vary with it.",
         "",
         head,
         "|" + "---|" * (len(columns) + 4),
@@ -135,7 +183,10 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
         "## Against the backbone (paired by seed)",
         "",
     ]
-    lines += [f"- {verdict(arm, e)}" for arm, e in summary.items() if "vs_backbone" in e]
+    lines += [f"- {verdict(arm, e['vs_backbone'])}" for arm, e in summary.items() if "vs_backbone" in e]
+    if questions:
+        lines += ["", "## The questions behind the arms (paired by seed)", ""]
+        lines += [f"- {what}: {verdict(arm, vs)}" for arm, what, vs in questions]
     lines += [
         "",
         "A difference is *beyond the seed spread* when every paired seed has the same sign and the mean "
@@ -157,16 +208,27 @@ def markdown(summary: dict, baselines: dict, hardware: str, photos: dict) -> str
     lines.append("")
     lines += ["| arm | what it is | steps |", "|---|---|---|"]
     lines += [f"| {arm} | {e['about']} | {e['steps']} |" for arm, e in summary.items()]
+    if missing:
+        lines += [
+            "",
+            f"Arms defined but not run yet (`python benchmarks/study.py run ARM`): {', '.join(missing)}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def report(runs: Path, baselines: dict, arm_table: dict, hardware: str, photos: dict) -> None:
-    summary = summarise(load_results(runs), arm_table)
+    results = load_results(runs)
+    summary = summarise(results, arm_table)
     if not summary:
         raise SystemExit(f"no finished runs under {runs}")
+    questions = [(arm, what, vs) for arm, other, what in QUESTIONS if (vs := paired(results, arm, other))]
     data = {"hardware": hardware, "photos": {k: str(v) for k, v in photos.items()}, "baselines": baselines}
     data["arms"] = summary
-    (DOCS / "study.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    data["questions"] = [{"arm": arm, "what": what, **vs} for arm, what, vs in questions]
     plot(summary, DOCS / "figures/study.png")
-    (DOCS / "study.md").write_text(markdown(summary, baselines, hardware, photos))
+    data["conclusion"] = conclusion(results)
+    missing = [arm for arm in arm_table if arm not in summary]
+    page = markdown(summary, baselines, hardware, photos, questions, data["conclusion"], missing)
+    (DOCS / "study.md").write_text(page)
+    (DOCS / "study.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {DOCS / 'study.md'}")
