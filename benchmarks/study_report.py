@@ -144,7 +144,7 @@ def cell(value: tuple[float, float]) -> str:
 
 
 def markdown(
-    summary: dict, baselines: dict, hardware: str, photos: dict, questions: list, answer: str
+    summary: dict, baselines: dict, hardware: str, photos: dict, questions: list, answer: str, missing: list
 ) -> str:
     columns = list(dict.fromkeys(c for e in summary.values() for c in e["final"] if c != "Average"))
     head = "| | parameters | " + " | ".join(columns) + " | Average | wall s / run |"
