@@ -80,9 +80,7 @@ def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
 def verdict(arm: str, vs: dict) -> str:
     """One sentence: the paired difference and whether it exceeds its spread over seeds."""
     mean, std = vs["mean_std"]
-    signs = {d > 0 for d in vs["diffs"]}
-    beyond = len(vs["diffs"]) > 1 and len(signs) == 1 and abs(mean) > 2 * std
-    where = "beyond" if beyond else "within"
+    where = "beyond" if beyond(vs) else "within"
     few = " (only 2 seeds: a weak test)" if vs["seeds"] == 2 else ""
     return (
         f"{arm} − {vs['backbone']}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
