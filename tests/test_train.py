@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -13,7 +14,14 @@ from safetensors.torch import load_file
 import pipir
 from pipir.checkpoints import load_bundle
 from pipir.train import fit, load_config
-from pipir.train.module import RestorationModule, StreamSampler, blend_prompts, build_models, lr_factor
+from pipir.train.module import (
+    RestorationModule,
+    StreamSampler,
+    blend_prompts,
+    build_dataset,
+    build_models,
+    lr_factor,
+)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 QUICK = [
@@ -293,3 +301,17 @@ def test_mixture_samples_carry_half_weights_for_prompts_and_classifier(tmp_path)
         assert target[i, i] == 0.5 and target[i].sum() == 1 and target[i, 5] == 0
     assert target[5].tolist() == [0, 0, 0, 0, 0, 1] and weights[5].max() == 1  # clean stays clean
     torch.testing.assert_close(out["clean"][5], out["degraded"][5])
+
+
+def test_photo_scales_add_downscaled_copies_of_every_photo(tmp_path):
+    from PIL import Image
+
+    for i, (h, w) in enumerate([(80, 120), (100, 60)]):
+        Image.fromarray(np.full((h, w, 3), 40 * i, np.uint8)).save(tmp_path / f"p{i}.png")
+    overrides = ["data.kind=photos", f"data.images={tmp_path}", "data.split=null"]
+    dataset = build_dataset(load_config(None, [*overrides, "data.scales=[1.0,0.5]"]))
+    shapes = sorted(im.shape[:2] for im in dataset.images)
+    assert shapes == [(40, 60), (50, 30), (80, 120), (100, 60)]
+    assert len(build_dataset(load_config(None, overrides)).images) == 2  # default: as stored
+    with pytest.raises(pipir.PipirError, match="data.scales"):
+        load_config(None, [*overrides, "data.scales=[1.0,0]"])

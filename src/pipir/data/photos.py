@@ -333,6 +333,19 @@ def normalise(image: Image.Image, scale: float = 1.0, max_side: int = MAX_SIDE) 
     return image
 
 
+def rescaled(image: np.ndarray, factors: list[float]) -> list[np.ndarray]:
+    """A uint8 photo at each of ``factors`` (1.0: itself), downscaled with Lanczos."""
+    out = []
+    for factor in factors:
+        if factor >= 1:
+            out.append(image)
+            continue
+        pil = Image.fromarray(image)
+        size = (max(1, round(pil.width * factor)), max(1, round(pil.height * factor)))
+        out.append(np.asarray(pil.resize(size, Image.Resampling.LANCZOS)))
+    return out
+
+
 # --- fetching ---------------------------------------------------------------------------------------
 
 

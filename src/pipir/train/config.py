@@ -57,6 +57,9 @@ class DataConfig:
     # photos: what the prompt weights say: "label" (the task, one-hot) or "uniform" (1/K for every
     # sample: PIP without task information, the control that separates the label from the prompts)
     prompts: str = "label"
+    # photos: each photo also enters downscaled by these factors (1.0: as stored), so that what is
+    # learnt does not depend on the one scale the photos were packed at (users' photos come at any)
+    scales: list[float] = field(default_factory=lambda: [1.0])
     root: str | None = None  # benchmark: dataset root in the official layout
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     patch: int = 64
@@ -239,6 +242,8 @@ def validate(config: Config) -> None:
     for key in ("clean_prob", "jpeg_prob", "camera_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
+    if not config.data.scales or not all(0 < f <= 1 for f in config.data.scales):
+        raise PipirError(f"config key 'data.scales' must list factors in (0, 1], not {config.data.scales}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):
         if not Path(config.data.images).is_dir():
             raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")

@@ -19,7 +19,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 from pipir.checkpoints import load_weights
 from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
 from pipir.data.datasets import PHOTO_MARGIN, PhotoWindows
-from pipir.data.photos import photo_files
+from pipir.data.photos import photo_files, rescaled
 from pipir.degrade import to_uint
 from pipir.degrade.batch import CLASSES, synthesize
 from pipir.io import read_rgb
@@ -86,6 +86,7 @@ def build_dataset(config: Config) -> Dataset:
     if data.kind == "photos":
         # uint8 one photo at a time: 190 full-size photos as float32 would take ~4 GB at once
         images = [to_uint(read_rgb(p)) for p in photo_files(data.images, data.split)]
+        images = [im for image in images for im in rescaled(image, data.scales)]
         return PhotoWindows(
             images,
             data.patch,
