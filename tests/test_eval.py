@@ -165,7 +165,11 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     path = tmp_path / "identity.safetensors"
     trained = {"config": {"seed": 7}, "steps": 3}  # what the file says made it
     info = {"tasks": list(pipir.TASKS), "sensor_patch": 32, "training": trained}
-    save_bundle(path, model, DegradationSensor(width=8), info)
+    sensor = DegradationSensor(6, width=8)  # a classifier with one fixed answer, whatever the image
+    torch.nn.init.zeros_(sensor.head[-1].weight)
+    answer = [0.1, 0.1, 0.1, 0.1, 0.2, 0.4]
+    sensor.head[-1].bias.data = torch.tensor(answer).log()
+    save_bundle(path, model, sensor, info)
     out = tmp_path / "photo-eval"
     result = run_cli(
         "eval",
@@ -207,6 +211,13 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
     assert payload["meta"]["setting"] == "photos:validation:48"
     assert payload["meta"]["training"] == {"training": trained}  # the run folder need not survive
     assert payload["meta"]["command"].startswith("pipir eval ") and "--limit 3" in payload["meta"]["command"]
+    said = payload["classifier"]  # what the classifier said, per column: its fixed answer
+    for column, task, *_ in ev.PHOTO_COLUMNS:
+        row = said[column]
+        assert [row[c] for c in (*pipir.TASKS, "clean")] == pytest.approx(answer, abs=1e-6)
+        assert row["right"] == (1.0 if task == "clean" else 0.0) and row["images"] == 3
+    text = out.with_suffix(".md").read_text()
+    assert "| JPEG q40 | 0.10 | 0.10 | 0.10 | 0.10 | 0.20 | 0.40 | 100% |" in text
     check_saved_images(tmp_path / "images", table)
     with Image.open(out.with_suffix(".png")) as chart:  # the per-column chart against the baselines
         assert chart.format == "PNG" and chart.width >= 700

@@ -517,7 +517,11 @@ def evaluate_command(
         "seed": seed,
         "average_over": average_over,
     }
-    console.print(ev.write_results(table, out, title, columns, meta), highlight=False, soft_wrap=True)
+    answers = None
+    if weights != "oracle" and restorer.sensor is not None:
+        answers = ev.classifier_answers(restorer, items)
+    text = ev.write_results(table, out, title, columns, meta, answers)
+    console.print(text, highlight=False, soft_wrap=True)
     try:
         from pipir.eval_report import chart
 

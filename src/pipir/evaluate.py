@@ -289,14 +289,52 @@ def markdown(table: dict, title: str, columns: list[str]) -> str:
     return "\n".join(out)
 
 
-def write_results(table: dict, out: Path, title: str, columns: list[str], meta: dict) -> str:
+def write_results(
+    table: dict, out: Path, title: str, columns: list[str], meta: dict, answers: dict | None = None
+) -> str:
     text = markdown(table, title, columns)
+    payload = {"meta": meta, "results": table}
+    if answers is not None:
+        text += "\n" + answers_markdown(answers)
+        payload["classifier"] = answers
     atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
-    atomic_write(
-        out.with_suffix(".json"),
-        lambda tmp: tmp.write_text(json.dumps({"meta": meta, "results": table}, indent=2) + "\n"),
-    )
+    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
     return text
+
+
+def classifier_answers(restorer: Restorer, items: Iterable[Item]) -> dict:
+    """What the classifier said, per column: its mean probability of each class over the column's
+    images (as ``task="auto"`` asks it: :meth:`Restorer.classify`), and the share of images whose
+    most probable class is the column's own task ("clean" for the intact and JPEG photos)."""
+    classes = classifier_classes(restorer)
+    probs: dict[str, list[np.ndarray]] = {}
+    hits: dict[str, list[bool]] = {}
+    for item in items:
+        x = item.degraded
+        p = restorer.classify(lambda t, s, h, w, x=x: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
+        p = p[0].cpu().numpy()
+        probs.setdefault(item.column, []).append(p)
+        hits.setdefault(item.column, []).append(classes[int(p.argmax())] == item.task)
+    return {
+        column: {c: float(v) for c, v in zip(classes, np.mean(ps, axis=0))}
+        | {"right": float(np.mean(hits[column])), "images": len(ps)}
+        for column, ps in probs.items()
+    }
+
+
+def answers_markdown(answers: dict) -> str:
+    classes = [k for k in next(iter(answers.values())) if k not in ("right", "images")]
+    lines = [
+        "**What the classifier said** (mean probability per class; right: share of images whose most",
+        "probable class is the column's task, or clean for the intact and JPEG photos)",
+        "",
+        "| column | " + " | ".join(classes) + " | right |",
+        "|---" * (len(classes) + 2) + "|",
+    ]
+    for column, row in answers.items():
+        cells = [f"{row[c]:.2f}" for c in classes] + [f"{100 * row['right']:.0f}%"]
+        lines.append(f"| {column} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def classifier_confusion(
