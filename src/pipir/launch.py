@@ -2,7 +2,8 @@
 
 Restoring a large photo allocates and frees a few GB of tile activations per tile. Two settings
 that only the process's owner may choose (a library must not change them for its caller) make that
-faster and its peak lower and steadier (measured in docs/benchmarks/restore-history.md):
+faster and its peak lower and steadier (measured with benchmarks/restore.py, whose ``cli`` mode
+runs with them and ``api`` mode without):
 
 - ``THP_MEM_ALLOC_ENABLE=1``: torch backs tensors of 2 MB and more with transparent huge pages,
   which cuts the page faults of the freshly mapped activations ~10×. torch reads it once, at its
