@@ -1,5 +1,9 @@
 """Parameters, GMACs and CPU forward latency of the backbones against their PIP models.
 
+Each model is prepared for the CPU as the restore path prepares it (``pipir.device.prepare_model``:
+channels-last weights and inputs, per-group convolution parts), so the latencies are what
+``pipir restore`` runs; GMACs are counted on the model as written (the same arithmetic).
+
     python benchmarks/efficiency.py [--variant paper] [--sizes 128 256] [--runs 3] [--threads 2]
 
 Models are interleaved within each run so that drifting machine load hits all of them alike.
@@ -16,6 +20,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import pipir
+from pipir.device import input_layout, prepare_model
 from pipir.models import count_parameters
 
 try:
@@ -67,9 +72,15 @@ def main() -> None:
     }
     params = {label: count_parameters(m) for label, m in models.items()}
     rows = []
+    cpu = torch.device("cpu")
+    counted = {  # on the models as written, before the CPU preparation regroups their convolutions
+        size: {label: gmacs(m, torch.rand(1, 3, size, size)) for label, m in models.items()}
+        for size in args.sizes
+    }
+    models = {label: prepare_model(m, cpu) for label, m in models.items()}
     for size in args.sizes:
-        x = torch.rand(1, 3, size, size)
-        macs = {label: gmacs(m, x) for label, m in models.items()}
+        x = torch.rand(1, 3, size, size).contiguous(memory_format=input_layout(cpu))
+        macs = counted[size]
         times: dict[str, list[float]] = {label: [] for label in models}
         with torch.inference_mode():
             for model in models.values():  # warm-up
@@ -101,7 +112,7 @@ def main() -> None:
     columns = list(rows[0])
     write_report(
         "efficiency",
-        "Efficiency: backbones against their PIP models (CPU, fp32, batch 1)",
+        "Efficiency: backbones against their PIP models (CPU, fp32, batch 1, prepared as restore runs them)",
         rows,
         columns,
         notes=f"`python benchmarks/efficiency.py --variant {args.variant} --runs {args.runs} "
