@@ -142,23 +142,60 @@ def test_combine_puts_a_sensor_beside_a_restorer_in_their_stored_dtypes(tmp_path
     assert dtypes == {"model": torch.bfloat16, "sensor": torch.float32}
 
 
-def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_path):
-    """A model that returns its input must score exactly as the degraded input in every column; the
-    clean column is then 100 dB; told-the-task has no clean or JPEG cell; averages skip those two."""
+def write_fake_validation_photos(folder, real: int = 3) -> None:
+    """A file for every photo of the committed validation split: the first ``real`` random 40×60
+    images (what ``--limit`` reads), the rest 8×8 placeholders."""
     from PIL import Image
 
     from pipir.data.photos import read_split
 
     names = sorted(n for n, s in read_split().items() if s == "validation")
     rng = np.random.default_rng(0)
-    for name in names[:3]:  # --limit 3 reads only these
-        (tmp_path / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(
-            tmp_path / "photos" / f"{name}.png"
+    for i, name in enumerate(names):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        pixels = (
+            rng.integers(0, 255, (40, 60, 3), dtype=np.uint8) if i < real else np.zeros((8, 8, 3), np.uint8)
         )
-    for name in names[3:]:
-        (tmp_path / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (8, 8)).save(tmp_path / "photos" / f"{name}.png")
+        Image.fromarray(pixels).save(folder / f"{name}.png")
+
+
+def test_eval_classifier_on_photos_says_what_it_answers_per_column(tmp_path, bundle):
+    """``--classifier --photos``: per column, the mean of what ``Restorer.classify`` answers for each
+    image of the split (the same degradations as the restoring evaluation), and no restoring."""
+    write_fake_validation_photos(tmp_path / "photos")
+    out = tmp_path / "said"
+    args = ["--classifier", "--photos", str(tmp_path / "photos"), "--limit", "2", "--size", "48"]
+    result = run_cli("eval", str(bundle), *args, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    said = json.loads(out.with_suffix(".json").read_text())["classifier"]
+    assert list(said) == [c for c, *_ in ev.PHOTO_COLUMNS]
+    restorer = pipir.load(bundle)
+    items = ev.photo_items(tmp_path / "photos", "validation", 48, 0, 2)
+    for column in ("noise σ25", "haze"):
+        probs = [
+            restorer.classify(
+                lambda t, s, h, w, x=i.degraded: x[:, :, t : t + h, s : s + w], *i.degraded.shape[-2:]
+            )
+            for i in items
+            if i.column == column
+        ]
+        expected = torch.cat(probs).mean(0)
+        assert [said[column][t] for t in pipir.TASKS] == pytest.approx(expected.tolist(), abs=1e-6)
+        assert said[column]["images"] == 2
+    assert "| rain |" in out.with_suffix(".md").read_text()
+    plain = tmp_path / "plain.safetensors"
+    save_bundle(plain, pipir.create_model("restormer", "tiny"), None, {"tasks": list(pipir.TASKS)})
+    refused = run_cli("eval", str(plain), *args, "--out", str(tmp_path / "x"))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "has no degradation classifier" in refused.stderr and not (tmp_path / "x.md").exists()
+
+
+def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_path):
+    """A model that returns its input must score exactly as the degraded input in every column; the
+    clean column is then 100 dB; told-the-task has no clean or JPEG cell; averages skip those two."""
+    from PIL import Image
+
+    write_fake_validation_photos(tmp_path / "photos")
     model = pipir.create_model("pip_restormer", "tiny")
     for tensor in model.backbone.output_layer().parameters():
         torch.nn.init.zeros_(tensor)

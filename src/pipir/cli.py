@@ -411,6 +411,32 @@ def _chw(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
 
+def _classifier_report(
+    restorer, photos: Path | None, split: str, size: int, seed: int, limit: int | None, out: Path
+) -> None:
+    """``pipir eval --classifier``: what the classifier says on each column of a photo split, or
+    its confusion matrix on crops of the held-out bundled photos when no photos are given."""
+    from pipir import evaluate as ev
+
+    if restorer.sensor is None:
+        raise PipirError(f"{restorer.name} has no degradation classifier")
+    if photos is not None:
+        answers = ev.classifier_answers(restorer, ev.photo_items(photos, split, size, seed, limit))
+        title = f"## Classifier on real photos, {split} split, long side {size}\n\n"
+        text = title + ev.answers_markdown(answers)
+        payload = {"setting": f"photos:{split}:{size}", "seed": seed, "classifier": answers}
+    else:
+        matrix, accuracy = ev.classifier_confusion(restorer, seed=seed)
+        tasks = ev.classifier_classes(restorer)
+        note = "100 random 128-pixel crops per class of the held-out photos."
+        text = ev.confusion_markdown(matrix, accuracy, tasks, note)
+        payload = {"accuracy": accuracy, "confusion": matrix.tolist(), "tasks": list(tasks)}
+    payload["command"] = shlex.join(["pipir", *sys.argv[1:]])
+    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
+    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+    console.print(text, highlight=False, soft_wrap=True)
+
+
 @app.command("eval")
 def evaluate_command(
     model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-small)"),
@@ -429,7 +455,9 @@ def evaluate_command(
     ),
     seed: int = typer.Option(0, help="seed of the synthetic degradations and of the test noise"),
     classifier: bool = typer.Option(
-        False, help="instead: the classifier's confusion matrix on held-out crops"
+        False,
+        help="instead: what the classifier says per column of --photos, or (no --photos) its "
+        "confusion matrix on crops of the held-out bundled photos",
     ),
 ) -> None:
     """Evaluate under the papers' protocol; print and write a Markdown table and a JSON file."""
@@ -439,22 +467,7 @@ def evaluate_command(
     from pipir.hub import DEFAULT_MODEL, load
 
     if classifier:
-        restorer = load(model)
-        matrix, accuracy = ev.classifier_confusion(restorer, seed=seed)
-        text = ev.confusion_markdown(
-            matrix,
-            accuracy,
-            ev.classifier_classes(restorer),
-            "100 random 128-pixel crops per class of the held-out photos.",
-        )
-        atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
-        payload = {
-            "accuracy": accuracy,
-            "confusion": matrix.tolist(),
-            "tasks": list(ev.classifier_classes(restorer)),
-        }
-        atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
-        console.print(text, highlight=False, soft_wrap=True)
+        _classifier_report(load(model), photos, split, size, seed, limit, out)
         return
 
     if sum((synthetic, data is not None, photos is not None)) != 1:
