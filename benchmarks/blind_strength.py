@@ -1,0 +1,96 @@
+"""How much of the correction blind restoration should apply: strength rules on the validation split.
+
+    python benchmarks/blind_strength.py [--model pipir-small] [--limit N] [--size 320]
+
+Blind restoration outputs ``input + s · (restored − input)`` with the restorer told the classifier's
+task probabilities (renormalised) and ``s`` from its "clean" probability. Each validation photo and
+column (the degradations of ``pipir eval --photos``) is restored once at s = 1; PSNR at any other s
+is then a blend of the same two images, scored on a grid of s. Rows: the shipped rule
+s = 1 − P(clean), always-full s = 1, two sharper rules, and the best s per image (an upper bound
+no rule reaches, as it knows the answer). Writes docs/benchmarks/blind-strength.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_report  # noqa: E402
+
+from pipir.evaluate import PHOTO_COLUMNS, photo_items  # noqa: E402
+from pipir.hub import load  # noqa: E402
+from pipir.metrics import psnr  # noqa: E402
+
+GRID = np.linspace(0.0, 1.0, 21)
+# rule name -> strength from P(clean); None: the best grid point per image
+RULES = {
+    "1 − P(clean) (shipped)": lambda clean: 1 - clean,
+    "1 (always full)": lambda clean: 1.0,
+    "1 − P(clean)²": lambda clean: 1 - clean**2,
+    "min(1, (1 − P(clean)) / 0.7)": lambda clean: min(1.0, (1 - clean) / 0.7),
+    "best s per image (bound)": None,
+}
+
+
+def blend_scores(restorer, item) -> tuple[float, list[float]]:
+    """P(clean) for the item and its PSNR at every strength of ``GRID``."""
+    x = item.degraded
+    probs = restorer.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])[0]
+    tasks = probs[:-1] / probs[:-1].sum()
+    told = {task: float(w) for task, w in zip(restorer.tasks, tasks)}
+    restored = restorer.restore_tensor(x, task=told, precision="fp32")[0].cpu()
+    scores = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
+    return float(probs[-1]), scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--photos", default="data/photos")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--size", type=int, default=320)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    restorer = load(args.model)
+    if restorer.sensor is None or restorer.sensor.num_tasks != len(restorer.tasks) + 1:
+        raise SystemExit("the model needs a classifier with a 'clean' class")
+    items = photo_items(args.photos, "validation", args.size, 0, args.limit)
+    results = [(item.column, *blend_scores(restorer, item)) for item in items]
+    columns = [c for c, *_ in PHOTO_COLUMNS]
+    tasks = [c for c, task, *_ in PHOTO_COLUMNS if task != "clean"]
+    rows = []
+    for name, rule in RULES.items():
+        row = {"rule": name}
+        for column in columns:
+            got = [
+                max(scores) if rule is None else float(np.interp(rule(clean), GRID, scores))
+                for c, clean, scores in results
+                if c == column
+            ]
+            row[column] = f"{np.mean(got):.2f}"
+        row["Average"] = f"{np.mean([float(row[c]) for c in tasks]):.2f}"
+        rows.append(row)
+    inputs = {"rule": "degraded input (s = 0)"}
+    for column in columns:
+        inputs[column] = f"{np.mean([scores[0] for c, _, scores in results if c == column]):.2f}"
+    inputs["Average"] = f"{np.mean([float(inputs[c]) for c in tasks]):.2f}"
+    photos = len(items) // len(PHOTO_COLUMNS)
+    notes = (
+        f"`python benchmarks/blind_strength.py{' --limit ' + str(args.limit) if args.limit else ''}`, "
+        f"model `{restorer.name}`, {photos} validation photos at {args.size} px, seed 0, RGB PSNR (dB), "
+        f"fp32; strengths between grid points (step {GRID[1]:.2f}) interpolated. Average: the eight "
+        "task columns (clean and JPEG q40 are the safety columns: the output should equal the input, "
+        "or come closer to the uncompressed photo)."
+    )
+    title = "Blind strength rules (validation split)"
+    write_report("blind-strength", title, [inputs, *rows], list(rows[0]), notes)
+
+
+if __name__ == "__main__":
+    main()
