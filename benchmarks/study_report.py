@@ -102,13 +102,35 @@ def conclusion(results: dict[str, list[dict]]) -> str:
     if told is None:
         return "Not enough finished runs to answer yet."
     if not beyond(told) or told["mean_std"][0] < 0:
-        return "PIP told the task does not beat its backbone beyond the seed spread at this scale."
+        return (
+            "PIP told the task does not beat its backbone beyond the seed spread at this scale."
+            + other_backbones(results)
+        )
     text = "PIP told the task beats its backbone beyond the seed spread at this scale."
     if unlabelled is not None and not beyond(unlabelled):
         text += (
             " PIP never told the task is no better than the backbone widened past its parameter count: "
             "the gain comes from the task label the prompts carry, not from the prompt architecture on "
             "its own. Blind use therefore depends on the classifier that supplies the label."
+        )
+    return text + other_backbones(results)
+
+
+def other_backbones(results: dict[str, list[dict]]) -> str:
+    """The NAFNet pair and PromptIR in words, where their runs are there."""
+    text = ""
+    nafnet = paired(results, "pip_nafnet", "nafnet")
+    if nafnet is not None:
+        holds = beyond(nafnet) and nafnet["mean_std"][0] > 0
+        verb = "also beats" if holds else "does not beat"
+        text += f" On NAFNet, PIP told the task {verb} its backbone beyond the seed spread."
+    promptir = paired(results, "promptir", "restormer")
+    if promptir is not None:
+        ahead = beyond(promptir) and promptir["mean_std"][0] > 0
+        verb = "beats" if ahead else "does not beat"
+        text += (
+            f" PromptIR (blind by design: its prompts are weighted from the features) {verb} the "
+            "Restormer it is built on beyond the seed spread."
         )
     return text
 
