@@ -155,13 +155,17 @@ def main() -> None:
     for mode in args.modes:
         peaks = [float(r["peak RSS (GB)"]) for r in rows if r["mode"] == mode]
         ratios.append(f"{MODES[mode]}: {peaks[-1] / peaks[0]:.2f}×")
+    ratio = (
+        f"Peak ratio {args.sizes[-1]} MP / {args.sizes[0]} MP (target ≤ 1.2×): {'; '.join(ratios)}. "
+        if len(args.sizes) > 1
+        else ""
+    )
     for row in rows:
         del row["mode"]
     notes = (
         f"`python benchmarks/restore.py --threads {args.threads} --tile {args.tile} --sizes "
         f"{' '.join(map(str, args.sizes))} --modes {' '.join(args.modes)}`, "
-        f"default model `{DEFAULT_MODEL}`, task auto. Peak ratio "
-        f"{args.sizes[-1]} MP / {args.sizes[0]} MP (target ≤ 1.2×): {'; '.join(ratios)}. "
+        f"default model `{DEFAULT_MODEL}`, task auto. {ratio}"
         '"RSS before" is the peak before the timed part (the command: after importing torch; the API: '
         "after loading the model and reading the photo). bf16 against fp32 on the 512² astronaut, whole "
         f"image, the faster of {precision['runs']} interleaved runs each: {precision['fp32_min_s']:.2f} s "
