@@ -40,7 +40,7 @@ RULES = {
 def blend_scores(restorer, item) -> tuple[float, list[float]]:
     """P(clean) for the item and its PSNR at every strength of ``GRID``."""
     x = item.degraded
-    probs = restorer.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])[0]
+    probs = restorer.classify_tensor(x)[0]
     tasks = probs[:-1] / probs[:-1].sum()
     told = {task: float(w) for task, w in zip(restorer.tasks, tasks)}
     restored = restorer.restore_tensor(x, task=told, precision="fp32")[0].cpu()

@@ -310,9 +310,7 @@ def classifier_answers(restorer: Restorer, items: Iterable[Item]) -> dict:
     probs: dict[str, list[np.ndarray]] = {}
     hits: dict[str, list[bool]] = {}
     for item in items:
-        x = item.degraded
-        p = restorer.classify(lambda t, s, h, w, x=x: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
-        p = p[0].cpu().numpy()
+        p = restorer.classify_tensor(item.degraded)[0].cpu().numpy()
         probs.setdefault(item.column, []).append(p)
         hits.setdefault(item.column, []).append(classes[int(p.argmax())] == item.task)
     return {
@@ -355,8 +353,7 @@ def classifier_confusion(
             crop = degrade.apply(
                 image[top : top + size, left : left + size], degrade.KIND_OF.get(task, task), seed=rng
             )
-            x = _tensor(crop)
-            probs = restorer.classify(lambda a, b, h, w, x=x: x[:, :, a : a + h, b : b + w], size, size)
+            probs = restorer.classify_tensor(_tensor(crop))
             matrix[t, int(probs.argmax())] += 1
     return matrix, float(np.trace(matrix) / matrix.sum())
 

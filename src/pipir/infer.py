@@ -103,6 +103,10 @@ class Restorer:
         ]
         return torch.stack(probs).mean(0)
 
+    def classify_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`classify` on a whole B×3×H×W tensor held in memory."""
+        return self.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
+
     def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto"):
         """(B×K weights or None for a plain backbone, where they came from, B strengths or None).
 
