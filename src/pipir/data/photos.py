@@ -334,16 +334,11 @@ def normalise(image: Image.Image, scale: float = 1.0, max_side: int = MAX_SIDE) 
 
 
 def rescaled(image: np.ndarray, factors: list[float]) -> list[np.ndarray]:
-    """A uint8 photo at each of ``factors`` (1.0: itself), downscaled with Lanczos."""
-    out = []
-    for factor in factors:
-        if factor >= 1:
-            out.append(image)
-            continue
-        pil = Image.fromarray(image)
-        size = (max(1, round(pil.width * factor)), max(1, round(pil.height * factor)))
-        out.append(np.asarray(pil.resize(size, Image.Resampling.LANCZOS)))
-    return out
+    """A uint8 photo at each of ``factors`` (1.0: itself), downscaled as :func:`normalise` does."""
+    side = max(image.shape[:2])
+    return [
+        image if f >= 1 else np.asarray(normalise(Image.fromarray(image), f, max_side=side)) for f in factors
+    ]
 
 
 # --- fetching ---------------------------------------------------------------------------------------
