@@ -95,13 +95,18 @@ def beyond(vs: dict | None) -> bool | None:
     return len(vs["diffs"]) > 1 and len({d > 0 for d in vs["diffs"]}) == 1 and abs(mean) > 2 * std
 
 
+def ahead(vs: dict) -> bool:
+    """The arm is better than the other beyond the seed spread."""
+    return bool(beyond(vs)) and vs["mean_std"][0] > 0
+
+
 def conclusion(results: dict[str, list[dict]]) -> str:
     """The answer the comparisons give, in words (no figure: those are in the lines above)."""
     told = paired(results, "pip_restormer", "restormer")
     unlabelled = paired(results, "pip_uniform", "restormer_wide")
     if told is None:
         return "Not enough finished runs to answer yet."
-    if not beyond(told) or told["mean_std"][0] < 0:
+    if not ahead(told):
         return (
             "PIP told the task does not beat its backbone beyond the seed spread at this scale."
             + other_backbones(results)
@@ -121,13 +126,11 @@ def other_backbones(results: dict[str, list[dict]]) -> str:
     text = ""
     nafnet = paired(results, "pip_nafnet", "nafnet")
     if nafnet is not None:
-        holds = beyond(nafnet) and nafnet["mean_std"][0] > 0
-        verb = "also beats" if holds else "does not beat"
+        verb = "also beats" if ahead(nafnet) else "does not beat"
         text += f" On NAFNet, PIP told the task {verb} its backbone beyond the seed spread."
     promptir = paired(results, "promptir", "restormer")
     if promptir is not None:
-        ahead = beyond(promptir) and promptir["mean_std"][0] > 0
-        verb = "beats" if ahead else "does not beat"
+        verb = "beats" if ahead(promptir) else "does not beat"
         text += (
             f" PromptIR (blind by design: its prompts are weighted from the features) {verb} the "
             "Restormer it is built on beyond the seed spread."
