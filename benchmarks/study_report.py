@@ -14,29 +14,53 @@ DOCS = ROOT / "docs"
 BACKBONE_OF = {"pip_nafnet": "nafnet", "nafnet": None, "restormer": None}
 
 
-# Further seed-paired comparisons that answer the study's questions: (arm, against, what it measures).
+# Further seed-paired comparisons that answer the study's questions: (arm, against, what it measures,
+# which mean is compared: "tasks", the seven task columns, or "mixtures", the mixture columns).
 QUESTIONS = (
-    ("pip_restormer", "pip_uniform", "what telling PIP the task adds (same architecture)"),
-    ("pip_uniform", "restormer_wide", "PIP's prompts without the label against plain extra width"),
-    ("pip_restormer", "restormer_wide", "PIP told the task against the wider backbone"),
-    ("pip_restormer", "promptir", "PIP told the task against PromptIR (blind)"),
-    ("pip_mix", "pip_restormer", "training PIP with mixture samples"),
+    ("pip_restormer", "pip_uniform", "what telling PIP the task adds (same architecture)", "tasks"),
+    ("pip_uniform", "restormer_wide", "PIP's prompts without the label against plain extra width", "tasks"),
+    ("pip_restormer", "restormer_wide", "PIP told the task against the wider backbone", "tasks"),
+    ("pip_restormer", "promptir", "PIP told the task against PromptIR (blind)", "tasks"),
+    ("pip_restormer", "pip_no_p2p", "what prompt-to-prompt interaction adds", "tasks"),
+    ("pip_restormer", "pip_dense", "top-m against dense prompt-to-feature attention", "tasks"),
+    ("pip_restormer", "pip_no_reg", "what the angle regulariser adds", "tasks"),
+    ("pip_restormer", "pip_cosine", "the angle against the cosine regulariser", "tasks"),
+    ("pip_restormer", "pip_two_levels", "PIP on all three skip levels against the first two", "tasks"),
+    ("restormer_mix", "restormer", "training Restormer with mixture samples, on mixtures", "mixtures"),
+    ("pip_mix", "pip_restormer", "training PIP with mixture samples, on mixtures", "mixtures"),
+    ("pip_mix", "restormer_mix", "PIP told both tasks against Restormer, both with mixtures", "mixtures"),
+    ("restormer_mix", "restormer", "what mixture samples cost Restormer on single tasks", "tasks"),
+    ("pip_mix", "pip_restormer", "what mixture samples cost PIP on single tasks", "tasks"),
 )
+
+
+def measure(result: dict, on: str = "tasks") -> float | None:
+    """The mean a comparison is made on: the task Average, or the mean of the mixture columns (those
+    named by their degradations joined with "+"); None where the run has no mixture columns."""
+    final = result["final"]
+    if on == "tasks":
+        return final["Average"]
+    mixtures = [value for column, value in final.items() if "+" in column]
+    return statistics.fmean(mixtures) if mixtures else None
 
 
 def backbone_of(arm: str) -> str | None:
     return BACKBONE_OF.get(arm, "restormer")
 
 
-def paired(results: dict[str, list[dict]], arm: str, other: str) -> dict | None:
-    """The seed-paired differences of the task Average, ``arm`` − ``other``."""
+def paired(results: dict[str, list[dict]], arm: str, other: str, on: str = "tasks") -> dict | None:
+    """The seed-paired differences ``arm`` − ``other`` of the mean ``on`` the task or mixture columns."""
     if arm not in results or other not in results:
         return None
-    against = {r["seed"]: r["final"]["Average"] for r in results[other]}
-    diffs = [r["final"]["Average"] - against[r["seed"]] for r in results[arm] if r["seed"] in against]
+    against = {r["seed"]: measure(r, on) for r in results[other]}
+    diffs = [
+        measure(r, on) - against[r["seed"]]
+        for r in results[arm]
+        if against.get(r["seed"]) is not None and measure(r, on) is not None
+    ]
     if not diffs:
         return None
-    return {"backbone": other, "seeds": len(diffs), "diffs": diffs, "mean_std": mean_std(diffs)}
+    return {"backbone": other, "on": on, "seeds": len(diffs), "diffs": diffs, "mean_std": mean_std(diffs)}
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -81,9 +105,11 @@ def verdict(arm: str, vs: dict) -> str:
     """One sentence: the paired difference and whether it exceeds its spread over seeds."""
     mean, std = vs["mean_std"]
     where = "beyond" if beyond(vs) else "within"
-    few = " (only 2 seeds: a weak test)" if vs["seeds"] == 2 else ""
+    few = {1: " (one seed: no spread to test against)", 2: " (only 2 seeds: a weak test)"}
+    few = few.get(vs["seeds"], "")
+    on = " on the mixture columns" if vs["on"] == "mixtures" else ""
     return (
-        f"{arm} − {vs['backbone']}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
+        f"{arm} − {vs['backbone']}{on}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
         f"({', '.join(f'{d:+.2f}' for d in vs['diffs'])}): {where} the seed spread{few}."
     )
 
@@ -118,7 +144,47 @@ def conclusion(results: dict[str, list[dict]]) -> str:
             "the gain comes from the task label the prompts carry, not from the prompt architecture on "
             "its own. Blind use therefore depends on the classifier that supplies the label."
         )
-    return text + other_backbones(results)
+    return text + other_backbones(results) + ablations(results) + mixtures(results)
+
+
+# The paper's ablations: each arm takes one part away from the full PIP-Restormer.
+ABLATIONS = {
+    "pip_no_p2p": "prompt-to-prompt interaction",
+    "pip_dense": "top-m attention (against dense)",
+    "pip_no_reg": "the prompt regulariser",
+    "pip_cosine": "the angle regulariser (against cosine)",
+    "pip_two_levels": "PIP on the third skip level",
+}
+
+
+def ablations(results: dict[str, list[dict]]) -> str:
+    """Which of PIP's parts the full model is better with, beyond the seed spread."""
+    compared = {part: paired(results, "pip_restormer", arm) for arm, part in ABLATIONS.items()}
+    compared = {part: vs for part, vs in compared.items() if vs is not None and vs["seeds"] > 1}
+    if not compared:
+        return ""
+    helps = [part for part, vs in compared.items() if ahead(vs)]
+    rest = [part for part in compared if part not in helps]
+
+    def verb(parts: list, one: str, many: str) -> str:
+        return f"{', '.join(parts)} {one if len(parts) == 1 else many}"
+
+    if not helps:
+        return " Of the ablated parts, none helps beyond the seed spread."
+    text = f" Of the ablated parts, {verb(helps, 'helps', 'help')} beyond the seed spread"
+    return text + (f"; {verb(rest, 'does', 'do')} not." if rest else ".")
+
+
+def mixtures(results: dict[str, list[dict]]) -> str:
+    """Whether training with mixture samples helps on the mixture columns, per architecture."""
+    text = ""
+    pairs = (("restormer_mix", "restormer", "Restormer"), ("pip_mix", "pip_restormer", "PIP"))
+    for arm, other, name in pairs:
+        vs = paired(results, arm, other, on="mixtures")
+        if vs is not None and vs["seeds"] > 1:
+            verb = "gains" if ahead(vs) else "does not gain"
+            text += f" Trained with mixture samples, {name} {verb} on the mixtures beyond the seed spread."
+    return text
 
 
 def other_backbones(results: dict[str, list[dict]]) -> str:
@@ -244,7 +310,9 @@ def report(runs: Path, baselines: dict, arm_table: dict, hardware: str, photos: 
     summary = summarise(results, arm_table)
     if not summary:
         raise SystemExit(f"no finished runs under {runs}")
-    questions = [(arm, what, vs) for arm, other, what in QUESTIONS if (vs := paired(results, arm, other))]
+    questions = [
+        (arm, what, vs) for arm, other, what, on in QUESTIONS if (vs := paired(results, arm, other, on))
+    ]
     data = {"hardware": hardware, "photos": {k: str(v) for k, v in photos.items()}, "baselines": baselines}
     data["arms"] = summary
     data["questions"] = [{"arm": arm, "what": what, **vs} for arm, what, vs in questions]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from study_report import conclusion, paired  # noqa: E402
+from study_report import conclusion, paired, verdict  # noqa: E402
 
 
 def runs(*averages: float) -> list[dict]:
@@ -35,8 +35,30 @@ def test_conclusion_names_what_the_seeds_show_for_each_backbone():
     assert "the gain comes from the task label" in text
     assert "On NAFNet, PIP told the task also beats its backbone" in text
     assert "PromptIR (blind by design: its prompts are weighted from the features) does not beat" in text
+    results["pip_no_p2p"] = runs(20.5, 21.6, 21.0)  # 1 dB below the full PIP at every seed
+    results["pip_dense"] = runs(21.6, 22.5, 22.1)  # ± around it
+    assert (
+        "Of the ablated parts, prompt-to-prompt interaction helps beyond the seed spread; top-m attention "
+        "(against dense) does not." in conclusion(results)
+    )
     results["pip_nafnet"] = runs(19.1, 19.2, 19.3)  # below at seed 1
     assert "On NAFNet, PIP told the task does not beat its backbone" in conclusion(results)
     results["pip_restormer"] = runs(19.0, 20.0, 19.5)
     text = conclusion(results)
     assert text.startswith("PIP told the task does not beat its backbone") and "On NAFNet" in text
+
+
+def test_mixture_comparisons_use_the_mixture_columns_only():
+    def mixed(average: float, *mixtures: float) -> dict:
+        final = {"Average": average} | dict(zip(("haze+noise", "rain+haze", "low light+noise"), mixtures))
+        return {"final": final}
+
+    results = {
+        "pip_mix": [{"seed": 0, **mixed(20.0, 18.0, 17.0, 16.0)}, {"seed": 1, **mixed(20.0, 19.0, 18.0)}],
+        "pip_restormer": [{"seed": 0, **mixed(21.0, 16.0, 16.0, 16.0)}, {"seed": 1, **mixed(21.5)}],
+    }
+    vs = paired(results, "pip_mix", "pip_restormer", on="mixtures")
+    assert vs["diffs"] == pytest.approx([1.0])  # seed 1 of pip_restormer has no mixture columns
+    assert paired(results, "pip_mix", "pip_restormer")["diffs"] == pytest.approx([-1.0, -1.5])
+    assert verdict("pip_mix", vs).startswith("pip_mix − pip_restormer on the mixture columns: +1.00")
+    assert "one seed: no spread" in verdict("pip_mix", vs)
