@@ -20,7 +20,6 @@ try:  # the argument parser's errors: typer's own since it vendors click, click'
     from typer import TyperException as UsageProblem
 except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem
-from pipir.io import atomic_write
 from pipir.models import TASKS, count_parameters, create_model
 from pipir.models.registry import BACKBONES, VARIANTS
 
@@ -432,8 +431,7 @@ def _classifier_report(
         text = ev.confusion_markdown(matrix, accuracy, tasks, note)
         payload = {"accuracy": accuracy, "confusion": matrix.tolist(), "tasks": list(tasks)}
     payload["command"] = shlex.join(["pipir", *sys.argv[1:]])
-    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
-    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+    ev.write_report(out, text, payload)
     console.print(text, highlight=False, soft_wrap=True)
 
 

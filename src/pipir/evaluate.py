@@ -297,9 +297,14 @@ def write_results(
     if answers is not None:
         text += "\n" + answers_markdown(answers)
         payload["classifier"] = answers
+    write_report(out, text, payload)
+    return text
+
+
+def write_report(out: Path, text: str, payload: dict) -> None:
+    """``out``.md (the page) and ``out``.json (its figures), each written whole or not at all."""
     atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text + "\n"))
     atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
-    return text
 
 
 def classifier_answers(restorer: Restorer, items: Iterable[Item]) -> dict:
