@@ -137,80 +137,6 @@ def parse_task(text: str) -> str | dict[str, float]:
     return text
 
 
-STDIN = Path("-")  # an input or output of "-": standard input or output
-
-
-def expand_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """(image file, its folder relative to the folder named) for the files, folders (their images,
-    sorted; with ``recursive`` those of their subfolders too) and quoted globs named, and a line for
-    each item of a folder left out."""
-    import glob
-
-    from pipir.io import is_image_name
-
-    found: list[tuple[Path, Path]] = []
-    skipped: list[str] = []
-    for item in inputs:
-        if item == "-":
-            if len(inputs) > 1:
-                raise PipirError("- (standard input) must be the only input")
-            found.append((STDIN, Path()))
-            continue
-        matches = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
-        if not matches:
-            raise PipirError(f"no file matches {item!r}")
-        for match in map(Path, matches):
-            if not match.is_dir():
-                found.append((match, Path()))
-                continue
-            entries = sorted(match.rglob("*") if recursive else match.iterdir())
-            images = [p for p in entries if p.is_file() and is_image_name(p)]
-            if not images:
-                raise PipirError(
-                    f"folder {match} holds no images" + ("" if recursive else " (-r: subfolders too)")
-                )
-            found += [(p, p.parent.relative_to(match)) for p in images]
-            for entry in entries:
-                if entry.is_dir() and not recursive:
-                    skipped.append(f"skipped {entry}: a folder (-r restores subfolders too)")
-                elif entry.is_file() and not is_image_name(entry):
-                    skipped.append(f"skipped {entry}: not an image name")
-    return found, skipped
-
-
-def output_path(
-    source: Path,
-    output: Path,
-    one_file: bool,
-    colour_16bit: bool,
-    suffix: str = "",
-    ext: str | None = None,
-    subfolder: Path = Path(),
-) -> Path:
-    """Where a result goes: ``output`` itself when it names one file for one input, else
-    ``output/<subfolder>/<stem><suffix>.<ext>`` (the input's extension unless ``ext``; TIFF for
-    16-bit colour; ``subfolder`` mirrors where a recursive search found it)."""
-    if one_file:
-        return output
-    extension = "." + ext.lower().lstrip(".") if ext else source.suffix.lower() or ".png"
-    if colour_16bit and extension not in (".tif", ".tiff"):
-        extension = ".tif"
-    return output / subfolder / f"{source.stem}{suffix}{extension}"
-
-
-def result_record(path: Path, target: Path, result, seconds: float) -> dict:
-    """What ``--json`` prints for one image."""
-    return {
-        "input": str(path),
-        "output": str(target),
-        "weights": {k: round(v, 4) for k, v in result.weights.items()},
-        "source": result.source,
-        "strength": round(result.strength, 4),
-        "tile": result.tile,
-        "seconds": round(seconds, 3),
-    }
-
-
 @app.command()
 def restore(
     inputs: list[str] = typer.Argument(..., help="image files, folders, globs, or - (standard input)"),
@@ -246,17 +172,15 @@ def restore(
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
     from rich.progress import Progress
 
+    from pipir.files import STDIN, Destination, expand_inputs, restore_file, result_record
     from pipir.hub import load
-    from pipir.io import image_bytes, is_image_name, read_image, read_image_bytes, read_metadata, write_image
     from pipir.models.pip import task_weights
-    from pipir.sheet import comparison, preview
 
     spec = parse_task(task)
     if spec != "auto":
         task_weights(spec)  # a bad task or mixture fails before any work
     if max_megapixels <= 0:
         raise PipirError(f"--max-megapixels must be positive, not {max_megapixels:g}")
-    max_pixels = int(max_megapixels * 1e6)
     if tile not in ("auto", "none") and not tile.isdigit():
         raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
     tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
@@ -264,20 +188,11 @@ def restore(
     if not quiet:
         for line in skipped:
             print(line, file=sys.stderr)
-    if ext is not None and not is_image_name(Path(f"x.{ext.lstrip('.')}")):
-        raise PipirError(f"--ext must name an image format (png, jpg, webp, tif), not {ext!r}")
-    if not 1 <= quality <= 100:
-        raise PipirError(f"--quality must be between 1 and 100, not {quality}")
-    to_stdout = output == STDIN
-    if to_stdout and compare:
-        raise PipirError("--compare writes a file beside each result: give -o a file or folder, not -")
-    if to_stdout and as_json:
-        raise PipirError("--json and -o - both want standard output: write the image to a file")
-    one_file = to_stdout or (is_image_name(output) and not output.is_dir())
-    if one_file and len(files) != 1:
-        raise PipirError(f"-o {output} names one file, but {len(files)} images were given: name a folder")
-    restorer = load(model, device)
     sources = {p.resolve() for p, _ in files if p != STDIN}
+    to = Destination(output, len(files), suffix, ext, quality, compare, sources)
+    if to.to_stdout and as_json:
+        raise PipirError("--json and -o - both want standard output: write the image to a file")
+    restorer = load(model, device)
     failures = 0
     bar = Progress(console=Console(stderr=True), transient=True, disable=quiet)
     images = bar.add_task("images", total=len(files))
@@ -289,39 +204,12 @@ def restore(
     with bar:
         for path, subfolder in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
+            start = time.perf_counter()
             try:
-                image = (
-                    read_image_bytes(sys.stdin.buffer.read(), max_pixels)
-                    if path == STDIN
-                    else read_image(path, max_pixels)
-                )
-                metadata = {} if path == STDIN else read_metadata(path)  # colour profile, EXIF, DPI kept
-                colour_16bit = image.dtype == np.uint16 and image.ndim == 3
-                target = output_path(path, output, one_file, colour_16bit, suffix, ext, subfolder)
-                if not to_stdout and target.resolve() in sources:
-                    raise PipirError(f"{target} would overwrite an input; choose another --output folder")
-                before = preview(image) if compare else None  # the input is restored in place below
-                start = time.perf_counter()
-                result = restorer.restore(  # in place: the file is untouched, and a large photo is held once
-                    image,
-                    task=spec,
-                    tile=tile_size,
-                    overlap=overlap,
-                    precision=precision,
-                    out=image,
-                    progress=progress,
-                )
-                if to_stdout:  # the format: --ext, else the input's, else PNG
-                    kind = output_path(path, Path(), False, colour_16bit, "", ext).suffix
-                    sys.stdout.buffer.write(image_bytes(result.image, kind, quality, metadata))
-                    sys.stdout.buffer.flush()
-                else:
-                    write_image(target, result.image, quality, metadata)
-                if before is not None:
-                    sheet = comparison(
-                        before, preview(result.image), "input", result.describe(), result.weights
-                    )
-                    write_image(target.with_name(f"{target.stem}-compare.png"), sheet)
+                target, result = restore_file(
+                    restorer, path, subfolder, to, int(max_megapixels * 1e6),
+                    task=spec, tile=tile_size, overlap=overlap, precision=precision, progress=progress,
+                )  # fmt: skip
             except PipirError as err:
                 failures += 1
                 print(f"error: {err}", file=sys.stderr)
@@ -331,7 +219,7 @@ def restore(
                     json.dumps(result_record(path, target, result, time.perf_counter() - start)), flush=True
                 )
             elif not quiet:
-                (Console(stderr=True) if to_stdout else console).print(
+                (Console(stderr=True) if to.to_stdout else console).print(
                     f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True
                 )
     if failures:
