@@ -323,6 +323,31 @@ def _classifier_report(
     console.print(text, highlight=False, soft_wrap=True)
 
 
+def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool) -> dict:
+    """The rows of ``pipir eval``: the degraded input, the model told the task and/or blind, and the
+    classical baselines (BM3D on real photos, where the package is installed)."""
+    from pipir import evaluate as ev
+
+    methods: dict[str, ev.Method | None] = {"degraded input": None} if baselines else {}
+    for kind in ("oracle", "auto") if weights == "both" else (weights,):
+        if kind == "auto" and restorer.sensor is None and restorer.uses_prompts:
+            raise PipirError(f"{restorer.name} has no classifier: use --weights oracle")
+        label = f"{restorer.name} ({kind} weights)" if restorer.uses_prompts else restorer.name
+        methods[label] = ev.restorer_method(restorer, kind)
+        if not restorer.uses_prompts:
+            break
+    if baselines:
+        methods["classical (skimage)"] = ev.classical_method
+    if baselines and real_photos:
+        try:
+            import bm3d  # noqa: F401
+
+            methods["BM3D (true σ)"] = ev.bm3d_method
+        except ImportError:
+            console.print("BM3D left out: pip install bm3d", highlight=False)
+    return methods
+
+
 @app.command("eval")
 def evaluate_command(
     model: str = typer.Argument(None, help="checkpoint file or shipped model name (default: pipir-small)"),
@@ -361,39 +386,18 @@ def evaluate_command(
     if weights not in ("oracle", "auto", "both"):
         raise PipirError(f"--weights must be oracle, auto or both, not {weights!r}")
     restorer = load(model)
-    methods: dict[str, ev.Method | None] = {}
-    if baselines:
-        methods["degraded input"] = None
-    for kind in ("oracle", "auto") if weights == "both" else (weights,):
-        if kind == "auto" and restorer.sensor is None and restorer.uses_prompts:
-            raise PipirError(f"{restorer.name} has no classifier: use --weights oracle")
-        label = f"{restorer.name} ({kind} weights)" if restorer.uses_prompts else restorer.name
-        methods[label] = ev.restorer_method(restorer, kind)
-        if not restorer.uses_prompts:
-            break
-    if baselines:
-        methods["classical (skimage)"] = ev.classical_method
-    if baselines and photos is not None:
-        try:
-            import bm3d  # noqa: F401
-
-            methods["BM3D (true σ)"] = ev.bm3d_method
-        except ImportError:
-            console.print("BM3D left out: pip install bm3d", highlight=False)
-    average_over = None
+    methods = _eval_methods(restorer, weights, baselines, real_photos=photos is not None)
     if photos is not None:
         items = ev.photo_items(photos, split, size, seed, limit)
         title = f"Real photos, {split} split ({len(items) // len(ev.PHOTO_COLUMNS)}), long side {size}"
         columns = [c for c, *_ in ev.PHOTO_COLUMNS]
         average_over = [c for c, task, *_ in ev.PHOTO_COLUMNS if task != "clean"]
     elif synthetic:
-        items = ev.synthetic_items(seed=seed)
-        title, columns = (
-            "Held-out bundled photos, synthetic degradations",
-            [c for c, _, _ in ev.SYNTHETIC_COLUMNS],
-        )
+        items, average_over = ev.synthetic_items(seed=seed), None
+        title = "Held-out bundled photos, synthetic degradations"
+        columns = [c for c, _, _ in ev.SYNTHETIC_COLUMNS]
     else:
-        items = list(ev.benchmark_items(data, setting, seed))
+        items, average_over = list(ev.benchmark_items(data, setting, seed)), None
         title, columns = f"Benchmarks ({setting}) under {data}", [c for c, _, _ in ev.BENCHMARK_COLUMNS]
     saver = None
     if save_images is not None:
