@@ -207,10 +207,9 @@ class Restorer:
         """The one restore loop; returns the weights, their source, the tile height × width that ran
         (None: the whole image) and the blind strength. ``fetch(top, left, height, width)`` gives a
         B×3 float crop of the input, ``emit(top, left, block)`` takes a finished B×3×n×m block of
-        the output. Tiles run in
-        raster order and each hands on the block that no later tile touches (with an in-place
-        ``emit``, no later tile reads it either), so memory depends on the tile size, and on the
-        image width only through a strip as high as the tiles' overlap.
+        the output. Tiles run in raster order and each hands on the block that no later tile touches
+        (with an in-place ``emit``, no later tile reads it either), so memory depends on the tile
+        size, and on the image width only through a strip as high as the tiles' overlap.
 
         Tiles cover the image padded (by reflection, as the model pads a whole image) to a multiple
         of the model's down-sampling factor, start at multiples of it, and share the whole image's
@@ -248,6 +247,32 @@ class Restorer:
         prompts = None
         if shared:
             prompts = self._whole_image_prompts(padded, grid, weights, precision, tile_batch, tick)
+
+        def forward(tiles: torch.Tensor, n: int, windows: list) -> torch.Tensor:
+            """``n`` tiles of every image in the batch, with the whole image's weights and prompts."""
+            tiling = {} if prompts is None else {"prompts": prompts, "windows": windows}
+            tiled_weights = None if weights is None else weights.repeat(n, 1)
+            tiled_strength = None if strength is None else strength.repeat(n)
+            return self._forward(tiles, tiled_weights, precision, tiled_strength, **tiling)
+
+        self._stitch(padded, emit, grid, (h, w), overlap, forward, tile_batch, tick)
+        return weights, source, (th, tw), strength
+
+    def _stitch(
+        self,
+        fetch: Fetch,
+        emit: Emit,
+        grid: Grid,
+        size: tuple[int, int],
+        overlap: int,
+        forward: Callable[[torch.Tensor, int, list], torch.Tensor],
+        tile_batch: int,
+        tick: Callable[[int], None],
+    ) -> None:
+        """Second pass of tiled restoration: run ``forward`` on the tiles in raster order and blend
+        them with a window that fades over the overlaps, emitting each block of the ``size`` image as
+        soon as no later tile touches it."""
+        (h, w), (th, tw, hp, wp, b) = size, (grid.th, grid.tw, grid.hp, grid.wp, grid.b)
         # The tiles form a grid and share one separable window, so the blending weights' sum is
         # the product of a row sum and a column sum: no image-wide weight buffer.
         wr, wc = window(th, overlap if hp > th else 0), window(tw, overlap if wp > tw else 0)
@@ -271,12 +296,8 @@ class Restorer:
             torch.empty(b, 3, th, tw, device=self.device),
             torch.empty(b, 3, th, tw, device=self.device),
         )
-        for i, batch, tiles, windows in self._batches(padded, grid, tile_batch):
-            tiling = {} if prompts is None else {"prompts": prompts, "windows": windows}
-            tiled_weights = None if weights is None else weights.repeat(len(batch), 1)
-            tiled_strength = None if strength is None else strength.repeat(len(batch))
-            pred = self._forward(tiles, tiled_weights, precision, tiled_strength, **tiling)
-            pred = pred.view(len(batch), b, 3, th, tw)
+        for i, batch, tiles, windows in self._batches(fetch, grid, tile_batch):
+            pred = forward(tiles, len(batch), windows).view(len(batch), b, 3, th, tw)
             top, done_rows = tops[i], tops[i + 1] - tops[i]  # rows no later band touches
             above = shared_rows[i - 1] if i else 0
             for c, p in zip(batch, pred):
@@ -293,7 +314,6 @@ class Restorer:
                     block = q[:, :, :rows, :cols].div_(row_sum[top : top + rows, None])
                     emit(top, s, block.div_(col_sum[None, s : s + cols]))
             tick(len(batch))
-        return weights, source, (th, tw), strength
 
     def restore_tensor(
         self,
