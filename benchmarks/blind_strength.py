@@ -43,7 +43,7 @@ def blend_scores(restorer, item) -> tuple[float, list[float]]:
     probs = restorer.classify_tensor(x)[0]
     tasks = probs[:-1] / probs[:-1].sum()
     told = {task: float(w) for task, w in zip(restorer.tasks, tasks)}
-    restored = restorer.restore_tensor(x, task=told, precision="fp32")[0].cpu()
+    restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
     scores = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
     return float(probs[-1]), scores
 

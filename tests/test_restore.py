@@ -119,7 +119,7 @@ def test_tiles_blend_into_the_window_weighted_average_of_their_outputs(shape):
 
     model, tile, overlap, m = _TileDependent(), 96, 16, 8
     x = torch.rand(2, 3, *shape, generator=torch.Generator().manual_seed(0))
-    got, _, _ = Restorer(model, tasks=()).restore_tensor(x, tile=tile, overlap=overlap, precision="fp32")
+    got = Restorer(model, tasks=()).restore_tensor(x, tile=tile, overlap=overlap, precision="fp32").image
     # The reference: every tile's output, weighted by the window, summed on an image-wide canvas.
     xp = pad_to_multiple(x, m)
     hp, wp = xp.shape[-2:]
@@ -461,9 +461,9 @@ def test_batched_tiles_and_images_equal_one_at_a_time(restorer):
     x = torch.rand(2, 3, 72, 100)
     weights = pipir.task_weights({"denoise": 0.5, "derain": 0.5}, batch=2)
     kwargs = dict(tile=48, overlap=8, precision="fp32")
-    batched, _, _ = restorer.restore_tensor(x, task=weights, tile_batch=3, **kwargs)
+    batched = restorer.restore_tensor(x, task=weights, tile_batch=3, **kwargs).image
     for i in range(2):
-        single, _, _ = restorer.restore_tensor(x[i : i + 1], task=weights[i : i + 1], tile_batch=1, **kwargs)
+        single = restorer.restore_tensor(x[i : i + 1], task=weights[i : i + 1], tile_batch=1, **kwargs).image
         torch.testing.assert_close(batched[i : i + 1], single, atol=1e-5, rtol=1e-5)
 
 
@@ -638,3 +638,17 @@ def test_restoring_imports_no_training_stack():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stderr
+
+
+def test_blind_restore_gives_back_what_the_classifier_answered(restorer):
+    """``restore_tensor(...).answer()``, read back from the blind weights and strength, is the
+    classifier's own probabilities (with "clean"), so ``pipir eval`` need not ask it twice."""
+    torch.manual_seed(3)
+    sensor = DegradationSensor(6, width=8)
+    blind = pipir.infer.Restorer(restorer.model, sensor, pipir.TASKS, "six", {"sensor_patch": 32}, "cpu")
+    x = torch.from_numpy(photo().transpose(2, 0, 1).copy())[None]
+    expected = blind.classify_tensor(x)[0]
+    assert expected.min() > 0.02  # every class has a share that the read-back must recover
+    answer = blind.restore_tensor(x, task="auto", precision="fp32").answer()[0]
+    assert answer.tolist() == pytest.approx(expected.tolist(), abs=1e-6)
+    assert blind.restore_tensor(x, task="denoise", precision="fp32").answer() is None

@@ -308,7 +308,8 @@ def _classifier_report(
     if restorer.sensor is None:
         raise PipirError(f"{restorer.name} has no degradation classifier")
     if photos is not None:
-        answers = ev.classifier_answers(restorer, ev.photo_items(photos, split, size, seed, limit))
+        items = ev.photo_items(photos, split, size, seed, limit)
+        answers = ev.classifier_answers(restorer, ev.classify_items(restorer, items))
         title = f"## Classifier on real photos, {split} split, long side {size}\n\n"
         text = title + ev.answers_markdown(answers)
         payload = {"setting": f"photos:{split}:{size}", "seed": seed, "classifier": answers}
@@ -323,9 +324,10 @@ def _classifier_report(
     console.print(text, highlight=False, soft_wrap=True)
 
 
-def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool) -> dict:
-    """The rows of ``pipir eval``: the degraded input, the model told the task and/or blind, and the
-    classical baselines (BM3D on real photos, where the package is installed)."""
+def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool, heard: list) -> dict:
+    """The rows of ``pipir eval``: the degraded input, the model told the task and/or blind (what
+    its classifier answers goes to ``heard``), and the classical baselines (BM3D on real photos,
+    where the package is installed)."""
     from pipir import evaluate as ev
 
     methods: dict[str, ev.Method | None] = {"degraded input": None} if baselines else {}
@@ -333,7 +335,7 @@ def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool) ->
         if kind == "auto" and restorer.sensor is None and restorer.uses_prompts:
             raise PipirError(f"{restorer.name} has no classifier: use --weights oracle")
         label = f"{restorer.name} ({kind} weights)" if restorer.uses_prompts else restorer.name
-        methods[label] = ev.restorer_method(restorer, kind)
+        methods[label] = ev.restorer_method(restorer, kind, heard)
         if not restorer.uses_prompts:
             break
     if baselines:
@@ -386,7 +388,8 @@ def evaluate_command(
     if weights not in ("oracle", "auto", "both"):
         raise PipirError(f"--weights must be oracle, auto or both, not {weights!r}")
     restorer = load(model)
-    methods = _eval_methods(restorer, weights, baselines, real_photos=photos is not None)
+    heard: list = []  # what the classifier answered for each blind restore
+    methods = _eval_methods(restorer, weights, baselines, real_photos=photos is not None, heard=heard)
     if photos is not None:
         items = ev.photo_items(photos, split, size, seed, limit)
         title = f"Real photos, {split} split ({len(items) // len(ev.PHOTO_COLUMNS)}), long side {size}"
@@ -420,9 +423,7 @@ def evaluate_command(
         "seed": seed,
         "average_over": average_over,
     }
-    answers = None
-    if weights != "oracle" and restorer.sensor is not None:
-        answers = ev.classifier_answers(restorer, items)
+    answers = ev.classifier_answers(restorer, heard) if heard else None
     text = ev.write_results(table, out, title, columns, meta, answers)
     console.print(text, highlight=False, soft_wrap=True)
     try:

@@ -91,15 +91,19 @@ class Item:
 Method = Callable[[Item], torch.Tensor]
 
 
-def restorer_method(restorer: Restorer, weights: str) -> Method:
+def restorer_method(restorer: Restorer, weights: str, heard: list | None = None) -> Method:
     """Restore with oracle prompt weights (the task label, as the official code reports) or with
-    the classifier's (``auto``, blind); whole images in fp32, as the protocol says."""
+    the classifier's (``auto``, blind); whole images in fp32, as the protocol says. Blind, what the
+    classifier answered for each item is appended to ``heard`` as (item, probabilities)."""
 
     def run(item: Item) -> torch.Tensor | None:
         if weights == "oracle" and item.task not in restorer.tasks:
             return None  # an intact photo has no task to be told
         task = item.task if weights == "oracle" else "auto"
-        return restorer.restore_tensor(item.degraded, task=task, precision="fp32")[0].cpu()
+        result = restorer.restore_tensor(item.degraded, task=task, precision="fp32")
+        if heard is not None and (answer := result.answer()) is not None:
+            heard.append((item, answer[0].cpu().numpy()))
+        return result.image.cpu()
 
     return run
 
@@ -307,15 +311,21 @@ def write_report(out: Path, text: str, payload: dict) -> None:
     atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
 
 
-def classifier_answers(restorer: Restorer, items: Iterable[Item]) -> dict:
-    """What the classifier said, per column: its mean probability of each class over the column's
-    images (as ``task="auto"`` asks it: :meth:`Restorer.classify`), and the share of images whose
-    most probable class is the column's own task ("clean" for the intact and JPEG photos)."""
+def classify_items(restorer: Restorer, items: Iterable[Item]) -> Iterable[tuple[Item, np.ndarray]]:
+    """(item, the classifier's probabilities) as ``task="auto"`` asks it (:meth:`Restorer.classify`)."""
+    for item in items:
+        yield item, restorer.classify_tensor(item.degraded)[0].cpu().numpy()
+
+
+def classifier_answers(restorer: Restorer, heard: Iterable[tuple[Item, np.ndarray]]) -> dict:
+    """What the classifier said (``heard``: :func:`classify_items`, or what a blind
+    :func:`restorer_method` recorded), per column: its mean probability of each class over the
+    column's images, and the share of images whose most probable class is the column's own task
+    ("clean" for the intact and JPEG photos)."""
     classes = classifier_classes(restorer)
     probs: dict[str, list[np.ndarray]] = {}
     hits: dict[str, list[bool]] = {}
-    for item in items:
-        p = restorer.classify_tensor(item.degraded)[0].cpu().numpy()
+    for item, p in heard:
         probs.setdefault(item.column, []).append(p)
         hits.setdefault(item.column, []).append(classes[int(p.argmax())] == item.task)
     return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -50,6 +51,25 @@ class Restored:
         used = ", ".join(f"{name} {weight:.2f}" for name, weight in self.top(n)) or "no prompts"
         strength = f"; strength {self.strength:.2f}" if self.strength < 0.995 else ""
         return f"{self.source}: {used}{strength}"
+
+
+class RestoredTensor(NamedTuple):
+    """What :meth:`Restorer.restore_tensor` returns."""
+
+    image: torch.Tensor  # B×3×H×W in [0, 1]
+    weights: torch.Tensor | None  # B×K prompt weights (None: a plain backbone)
+    source: str  # "classifier", "given" or "none"
+    strength: torch.Tensor | None  # B blind strengths, 1 − P(clean) (None: told the task)
+
+    def answer(self) -> torch.Tensor | None:
+        """The classifier's probabilities (tasks, then "clean" where it has that class), read back
+        from the blind weights (its task probabilities renormalised) and strength (1 − P(clean))."""
+        if self.source != "classifier":
+            return None
+        if self.strength is None:
+            return self.weights
+        strength = self.strength.to(self.weights)[:, None]
+        return torch.cat([self.weights * strength, 1 - strength], dim=1)
 
 
 class Restorer:
@@ -324,8 +344,9 @@ class Restorer:
         precision: str = "auto",
         tile_batch: int | None = None,
         progress: Progress | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-        """Restore B×3×H×W in [0, 1]; returns (restored, prompt weights B×K or None, their source)."""
+    ) -> RestoredTensor:
+        """Restore B×3×H×W in [0, 1]; returns it with the prompt weights, their source and the blind
+        strength."""
         x = x.to(torch.float32)
         out = torch.empty_like(x)
 
@@ -335,10 +356,10 @@ class Restorer:
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             out[:, :, t : t + block.shape[2], s : s + block.shape[3]] = block.to(out.device)
 
-        weights, source, _, _ = self._run(
+        weights, source, _, strength = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
         )
-        return out, weights, source
+        return RestoredTensor(out, weights, source, strength)
 
     def restore(
         self,
