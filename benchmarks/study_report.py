@@ -91,6 +91,7 @@ def summarise(results: dict[str, list[dict]], arm_table: dict) -> dict:
             "parameters": runs[0]["parameters"],
             "train_seconds": mean_std([r["train_seconds"] for r in runs]),
             "final": {c: mean_std([r["final"][c] for r in runs if c in r["final"]]) for c in columns},
+            "scored_seeds": {c: sum(c in r["final"] for r in runs) for c in columns},
             "curve": {s: mean_std([r["curve"][s]["Average"] for r in runs]) for s in steps},
         }
         base = backbone_of(arm)
@@ -237,6 +238,14 @@ def cell(value: tuple[float, float]) -> str:
     return f"{mean:.2f}" if std != std else f"{mean:.2f} ± {std:.2f}"
 
 
+def final_cell(entry: dict, column: str) -> str:
+    """Mean ± std over the seeds, naming how many seeds when not every run scored the column."""
+    if column not in entry["final"]:
+        return "–"
+    n, seeds = entry["scored_seeds"][column], len(entry["seeds"])
+    return cell(entry["final"][column]) + (f" ({n} of {seeds} seeds)" if n < seeds else "")
+
+
 def markdown(
     summary: dict, baselines: dict, hardware: str, photos: dict, questions: list, answer: str, missing: list
 ) -> str:
@@ -262,7 +271,7 @@ def markdown(
         values = " | ".join(f"{row[c]:.2f}" if c in row else "–" for c in columns)
         lines.append(f"| {name} | – | {values} | – | – |")
     for arm, entry in summary.items():
-        values = " | ".join(cell(entry["final"][c]) if c in entry["final"] else "–" for c in columns)
+        values = " | ".join(final_cell(entry, c) for c in columns)
         seconds = entry["train_seconds"][0]
         lines.append(
             f"| {arm} ({len(entry['seeds'])} seeds) | {entry['parameters'] / 1e6:.2f} M | {values} | "
