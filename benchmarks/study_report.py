@@ -11,7 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # The arm each arm is compared with: its own backbone.
-BACKBONE_OF = {"pip_nafnet": "nafnet", "nafnet": None, "restormer": None}
+# The mixture arms are compared in QUESTIONS (with the same architecture trained without mixtures).
+BACKBONE_OF = {
+    "pip_nafnet": "nafnet",
+    "nafnet": None,
+    "restormer": None,
+    "restormer_mix": None,
+    "pip_mix": None,
+}
 
 
 # Further seed-paired comparisons that answer the study's questions: (arm, against, what it measures,
@@ -151,29 +158,32 @@ def conclusion(results: dict[str, list[dict]]) -> str:
 # The paper's ablations: each arm takes one part away from the full PIP-Restormer.
 ABLATIONS = {
     "pip_no_p2p": "prompt-to-prompt interaction",
-    "pip_dense": "top-m attention (against dense)",
+    "pip_dense": "top-m attention in place of dense",
     "pip_no_reg": "the prompt regulariser",
-    "pip_cosine": "the angle regulariser (against cosine)",
+    "pip_cosine": "the angle regulariser in place of cosine",
     "pip_two_levels": "PIP on the third skip level",
 }
 
 
 def ablations(results: dict[str, list[dict]]) -> str:
-    """Which of PIP's parts the full model is better with, beyond the seed spread."""
+    """Which of PIP's parts the full model is better with, and which worse, beyond the seed spread."""
     compared = {part: paired(results, "pip_restormer", arm) for arm, part in ABLATIONS.items()}
     compared = {part: vs for part, vs in compared.items() if vs is not None and vs["seeds"] > 1}
     if not compared:
         return ""
     helps = [part for part, vs in compared.items() if ahead(vs)]
-    rest = [part for part in compared if part not in helps]
+    hurts = [part for part, vs in compared.items() if beyond(vs) and not ahead(vs)]
+    rest = [part for part in compared if part not in helps + hurts]
 
     def verb(parts: list, one: str, many: str) -> str:
         return f"{', '.join(parts)} {one if len(parts) == 1 else many}"
 
-    if not helps:
-        return " Of the ablated parts, none helps beyond the seed spread."
-    text = f" Of the ablated parts, {verb(helps, 'helps', 'help')} beyond the seed spread"
-    return text + (f"; {verb(rest, 'does', 'do')} not." if rest else ".")
+    found = [f"{verb(helps, 'helps', 'help')}"] if helps else []
+    found += [f"{verb(hurts, 'hurts', 'hurt')}"] if hurts else []
+    if not found:
+        return " Of the ablated parts, none changes the result beyond the seed spread."
+    text = f" Of the ablated parts, {' and '.join(found)} beyond the seed spread"
+    return text + (f"; {verb(rest, 'does', 'do')} not change it." if rest else ".")
 
 
 def mixtures(results: dict[str, list[dict]]) -> str:
