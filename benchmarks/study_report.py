@@ -117,9 +117,13 @@ def verdict(arm: str, vs: dict) -> str:
     few = few.get(vs["seeds"], "")
     on = " on the mixture columns" if vs["on"] == "mixtures" else ""
     return (
-        f"{arm} − {vs['backbone']}{on}: {mean:+.2f} ± {std:.2f} dB over {vs['seeds']} paired seeds "
+        f"{arm} − {vs['backbone']}{on}: {mean:+.2f} ± {std:.2f} dB over {seeds(vs['seeds'])}, paired "
         f"({', '.join(f'{d:+.2f}' for d in vs['diffs'])}): {where} the seed spread{few}."
     )
+
+
+def seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
 
 
 def beyond(vs: dict | None) -> bool | None:
@@ -284,7 +288,7 @@ def markdown(
         values = " | ".join(final_cell(entry, c) for c in columns)
         seconds = entry["train_seconds"][0]
         lines.append(
-            f"| {arm} ({len(entry['seeds'])} seeds) | {entry['parameters'] / 1e6:.2f} M | {values} | "
+            f"| {arm} ({seeds(len(entry['seeds']))}) | {entry['parameters'] / 1e6:.2f} M | {values} | "
             f"{cell(entry['final']['Average'])} | {seconds:.0f} |"
         )
     lines += [
