@@ -59,12 +59,8 @@ def paired(results: dict[str, list[dict]], arm: str, other: str, on: str = "task
     """The seed-paired differences ``arm`` − ``other`` of the mean ``on`` the task or mixture columns."""
     if arm not in results or other not in results:
         return None
-    against = {r["seed"]: measure(r, on) for r in results[other]}
-    diffs = [
-        measure(r, on) - against[r["seed"]]
-        for r in results[arm]
-        if against.get(r["seed"]) is not None and measure(r, on) is not None
-    ]
+    mine, against = ({r["seed"]: measure(r, on) for r in results[a]} for a in (arm, other))
+    diffs = [value - against[seed] for seed, value in mine.items() if None not in (value, against.get(seed))]
     if not diffs:
         return None
     return {"backbone": other, "on": on, "seeds": len(diffs), "diffs": diffs, "mean_std": mean_std(diffs)}
@@ -178,16 +174,17 @@ def ablations(results: dict[str, list[dict]]) -> str:
     helps = [part for part, vs in compared.items() if ahead(vs)]
     hurts = [part for part, vs in compared.items() if beyond(vs) and not ahead(vs)]
     rest = [part for part in compared if part not in helps + hurts]
-
-    def verb(parts: list, one: str, many: str) -> str:
-        return f"{', '.join(parts)} {one if len(parts) == 1 else many}"
-
     found = [f"{verb(helps, 'helps', 'help')}"] if helps else []
     found += [f"{verb(hurts, 'hurts', 'hurt')}"] if hurts else []
     if not found:
         return " Of the ablated parts, none changes the result beyond the seed spread."
     text = f" Of the ablated parts, {' and '.join(found)} beyond the seed spread"
     return text + (f"; {verb(rest, 'does', 'do')} not change it." if rest else ".")
+
+
+def verb(parts: list, one: str, many: str, joiner: str = ", ") -> str:
+    """``parts`` joined, then the verb agreeing with how many there are."""
+    return f"{joiner.join(parts)} {one if len(parts) == 1 else many}"
 
 
 def mixtures(results: dict[str, list[dict]]) -> str:
@@ -201,10 +198,12 @@ def mixtures(results: dict[str, list[dict]]) -> str:
         return ""
     gain = [name for name in done if ahead(mixed[name])]
     lose = [name for name in done if beyond(single[name]) and single[name]["mean_std"][0] < 0]
-    text = f" Trained with 30 % mixture samples, {' and '.join(gain) or 'no arm'} "
-    text += f"{'gain' if len(gain) > 1 else 'gains'} on the mixture columns beyond the seed spread"
-    cost = " and ".join(lose) + " lose" + ("s" if len(lose) == 1 else "") if lose else "nothing is lost"
-    return text + f"; on the single tasks {cost} beyond the seed spread."
+    gains = verb(gain or ["no arm"], "gains", "gain", " and ")
+    cost = verb(lose, "loses", "lose", " and ") if lose else "nothing is lost"
+    return (
+        f" Trained with 30 % mixture samples, {gains} on the mixture columns beyond the seed spread; "
+        f"on the single tasks {cost} beyond the seed spread."
+    )
 
 
 def other_backbones(results: dict[str, list[dict]]) -> str:
@@ -256,8 +255,8 @@ def final_cell(entry: dict, column: str) -> str:
     """Mean ± std over the seeds, naming how many seeds when not every run scored the column."""
     if column not in entry["final"]:
         return "–"
-    n, seeds = entry["scored_seeds"][column], len(entry["seeds"])
-    return cell(entry["final"][column]) + (f" ({n} of {seeds} seeds)" if n < seeds else "")
+    scored, runs = entry["scored_seeds"][column], len(entry["seeds"])
+    return cell(entry["final"][column]) + (f" ({scored} of {runs} seeds)" if scored < runs else "")
 
 
 def markdown(
