@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -204,9 +203,8 @@ def restore(
     with bar:
         for path, subfolder in bar.track(files, task_id=images):
             bar.reset(tiles, total=None)
-            start = time.perf_counter()
             try:
-                target, result = restore_file(
+                target, result, seconds = restore_file(
                     restorer, path, subfolder, to, int(max_megapixels * 1e6),
                     task=spec, tile=tile_size, overlap=overlap, precision=precision, progress=progress,
                 )  # fmt: skip
@@ -215,9 +213,7 @@ def restore(
                 print(f"error: {err}", file=sys.stderr)
                 continue
             if as_json:
-                print(
-                    json.dumps(result_record(path, target, result, time.perf_counter() - start)), flush=True
-                )
+                print(json.dumps(result_record(path, target, result, seconds)), flush=True)
             elif not quiet:
                 (Console(stderr=True) if to.to_stdout else console).print(
                     f"{path} → {target}  [{result.describe()}]", highlight=False, markup=False, soft_wrap=True

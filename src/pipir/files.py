@@ -4,6 +4,7 @@ goes, and one file read, restored in place and written with its colour profile, 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,8 @@ class Destination:
 
 def restore_file(restorer, path: Path, subfolder: Path, to: Destination, max_pixels: int, **restore_args):
     """Read one image (or standard input), restore it in place and write it where ``to`` says, with
-    the input's colour profile, EXIF and DPI; returns (where it went, :class:`pipir.infer.Restored`)."""
+    the input's colour profile, EXIF and DPI; returns (where it went, :class:`pipir.infer.Restored`,
+    seconds from the start of restoring to the result written)."""
     from pipir.sheet import comparison, preview
 
     if path == STDIN:
@@ -137,6 +139,7 @@ def restore_file(restorer, path: Path, subfolder: Path, to: Destination, max_pix
     colour_16bit = image.dtype == np.uint16 and image.ndim == 3
     target = to.target(path, colour_16bit, subfolder)
     before = preview(image) if to.compare else None  # the input is restored in place below
+    start = time.perf_counter()
     # in place: the file is untouched, and a large photo is held once
     result = restorer.restore(image, out=image, **restore_args)
     if to.to_stdout:  # the format: --ext, else the input's, else PNG
@@ -148,4 +151,4 @@ def restore_file(restorer, path: Path, subfolder: Path, to: Destination, max_pix
     if before is not None:
         sheet = comparison(before, preview(result.image), "input", result.describe(), result.weights)
         write_image(target.with_name(f"{target.stem}-compare.png"), sheet)
-    return target, result
+    return target, result, time.perf_counter() - start
