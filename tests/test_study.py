@@ -88,3 +88,29 @@ def test_conclusion_says_what_mixture_samples_gain_and_cost():
     assert "Restormer gains on the mixture columns beyond the seed spread; on the single tasks nothing" in (
         conclusion(results)
     )
+
+
+def test_topm_probe_swaps_the_attention_and_puts_it_back():
+    from study_topm import attentions, swapped, with_normalisers
+
+    from pipir.models import create_model
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = create_model("pip_restormer", "tiny").eval()
+    x, weights = torch.rand(1, 3, 32, 32), torch.eye(5)[:1]
+    with torch.no_grad():
+        built = model(x, weights)
+        attn = model.pip[0].to_feature.attn
+        logits = torch.randn(2, 4, 6, 6)
+        dense = swapped(attn)(logits)  # a top-m layer becomes dense, rows keeping the scalars' total
+        assert torch.allclose(dense.sum(-1), attn.topm_mix.sum().expand(2, 4, 6))
+        assert (dense > 0).all()
+        with_normalisers(model, [swapped(a) for a in attentions(model)])
+        assert not torch.equal(model(x, weights), built)
+        with_normalisers(model, None)
+        assert torch.equal(model(x, weights), built)
+        attn.topm, attn.topm_mix = None, None  # a dense layer becomes top-m: half the keys dropped
+        sparse = swapped(attn)(logits)
+        assert torch.allclose(sparse.sum(-1), torch.ones(2, 4, 6))
+        assert ((sparse > 0).sum(-1) == 4).all()  # top 3 with weight 1/4, top 4 with weight 3/4
