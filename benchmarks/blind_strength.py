@@ -24,6 +24,7 @@ from common import write_report  # noqa: E402
 
 from pipir.evaluate import PHOTO_COLUMNS, photo_items  # noqa: E402
 from pipir.hub import load  # noqa: E402
+from pipir.infer import blind_weights  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
@@ -40,12 +41,11 @@ RULES = {
 def blend_scores(restorer, item) -> tuple[float, list[float]]:
     """P(clean) for the item and its PSNR at every strength of ``GRID``."""
     x = item.degraded
-    probs = restorer.classify_tensor(x)[0]
-    tasks = probs[:-1] / probs[:-1].sum()
-    told = {task: float(w) for task, w in zip(restorer.tasks, tasks)}
+    weights, strength = blind_weights(restorer.classify_tensor(x), len(restorer.tasks))
+    told = dict(zip(restorer.tasks, weights[0].tolist()))
     restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
     scores = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
-    return float(probs[-1]), scores
+    return 1 - float(strength[0]), scores
 
 
 def main() -> None:

@@ -30,6 +30,21 @@ Emit = Callable[[int, int, torch.Tensor], None]  # (top, left, B×3×n×m finish
 Progress = Callable[[int, int], None]  # (tile passes done, tile passes in all)
 
 
+def blind_weights(probs: torch.Tensor, num_tasks: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Prompt weights and strength from classifier probabilities (B×classes).
+
+    A classifier with a class more than the tasks has a "nothing to fix" answer: the weights are its
+    task probabilities renormalised, and the strength 1 − P(clean), so that a photo the classifier
+    finds intact, or is unsure about, stays close to the input. Otherwise: the probabilities, no
+    strength."""
+    if probs.shape[-1] != num_tasks + 1:
+        return probs, None
+    tasks = probs[:, :-1].double()  # renormalised even when P(clean) is ~1
+    total = tasks.sum(-1, keepdim=True)
+    weights = torch.where(total > 0, tasks / total, 1 / tasks.shape[-1]).float()
+    return weights, 1 - probs[:, -1]
+
+
 @dataclass
 class Restored:
     """A restored image and what produced it."""
@@ -128,21 +143,13 @@ class Restorer:
         return self.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
 
     def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto"):
-        """(B×K weights or None for a plain backbone, where they came from, B strengths or None).
-
-        A classifier with a class more than the tasks has a "nothing to fix" answer: the weights are
-        its task probabilities renormalised, and the strength 1 − P(clean), so that a photo the
-        classifier finds intact, or is unsure about, stays close to the input."""
+        """(B×K weights or None for a plain backbone, where they came from, B strengths or None):
+        given, or from the classifier (:func:`blind_weights`)."""
         if not self.uses_prompts:
             return None, "none", None
         if isinstance(task, str) and task == "auto":
-            probs = self.classify(fetch, h, w)
-            if probs.shape[-1] == len(self.tasks) + 1:
-                tasks = probs[:, :-1].double()  # renormalised even when P(clean) is ~1
-                total = tasks.sum(-1, keepdim=True)
-                weights = torch.where(total > 0, tasks / total, 1 / tasks.shape[-1]).float()
-                return weights, "classifier", 1 - probs[:, -1]
-            return probs, "classifier", None
+            weights, strength = blind_weights(self.classify(fetch, h, w), len(self.tasks))
+            return weights, "classifier", strength
         return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given", None
 
     # ---- restoration ----------------------------------------------------------------------------
