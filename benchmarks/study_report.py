@@ -259,6 +259,45 @@ def final_cell(entry: dict, column: str) -> str:
     return cell(entry["final"][column]) + (f" ({scored} of {runs} seeds)" if scored < runs else "")
 
 
+def span(values: list[float], digits: int = 2) -> str:
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
+
+
+def topm_probe(path: Path) -> list[str]:
+    """What the trained prompt-to-feature attention looks like (benchmarks/study_topm.py), in words,
+    where that benchmark has been run."""
+    if not path.is_file():
+        return []
+    runs = [row["raw"] for row in json.loads(path.read_text())["rows"]]
+    levels = [level for run in runs for level in run["levels"]]
+    kept = [level["kept"] for level in levels]
+    temperatures = [t for level in levels for t in level["temperature"]]
+    swaps = {
+        trained: ", ".join(f"{r['swapped'] - r['own']:+.2f}" for r in runs if r["arm"] == arm)
+        for arm, trained in (("pip_restormer", "top-m"), ("pip_dense", "dense"))
+    }
+    uniform = max(kept) < 0.75
+    shape = "close to uniform at every skip level" if uniform else "selective at some skip levels"
+    text = (
+        f"`python benchmarks/study_topm.py` (`docs/benchmarks/study-topm.md`) looks inside the "
+        f"{len(runs)} runs. After training, their prompt-to-feature attention is {shape}: the top half "
+        f"of a row's keys (what the smallest m keeps) holds {span(kept)} of its softmax mass (0.5 if "
+        f"uniform), and the effective number of keys, exp(entropy), is "
+        f"{span([level['effective'] for level in levels])} of all of them. The learned temperatures "
+        f"stayed at {span(temperatures)} from their start at 1; the logits are cosines times the "
+        "temperature T, so no key can weigh more than e^(2T) times another. Swapping at inference "
+        f"changes the Average of the top-m runs, given dense attention, by {swaps['top-m']} dB, and of "
+        f"the dense runs, given top-m, by {swaps['dense']} dB."
+    )
+    if uniform:
+        text += (
+            " Top-m selects among keys the attention has not learned to tell apart at this length of "
+            "training; whether it helps once it has (longer runs, where the temperatures can grow) is "
+            "not answered here."
+        )
+    return ["", "## Why top-m does not beat dense attention here", "", text]
+
+
 def markdown(
     summary: dict, baselines: dict, hardware: str, photos: dict, questions: list, answer: str, missing: list
 ) -> str:
@@ -309,6 +348,9 @@ def markdown(
         "is more than twice its standard deviation. PIP arms are told the task and the plain "
         "backbones are not, as in the papers' tables: part of a PIP gain can be the label itself, "
         "not the prompt architecture; `pip_uniform` (PIP never told the task) separates the two.",
+    ]
+    lines += topm_probe(DOCS / "benchmarks/study-topm.json")
+    lines += [
         "",
         "## PSNR against step",
         "",

@@ -100,6 +100,7 @@ def probe(arm: str, seed: int, items: list) -> dict:
 def row(result: dict) -> dict:
     trained = ARMS[result["arm"]]
     out = {
+        "raw": result,  # in the JSON only (not a column): the figures as measured, for study_report.py
         "run": f"{result['arm']} s{result['seed']}",
         "trained": trained,
         "own attention (dB)": f"{result['own']:.2f}",
@@ -127,9 +128,8 @@ def main() -> None:
         "number of keys exp(entropy) as a share of all keys (1: uniform), the learned temperature per "
         "head (the logits are cosines times it) and the learned mixing scalars."
     )
-    write_report(
-        "study-topm", "Top-m against dense attention in the study's runs", rows, list(rows[0]), notes
-    )
+    columns = [c for c in rows[0] if c != "raw"]
+    write_report("study-topm", "Top-m against dense attention in the study's runs", rows, columns, notes)
 
 
 if __name__ == "__main__":

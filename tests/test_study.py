@@ -114,3 +114,29 @@ def test_topm_probe_swaps_the_attention_and_puts_it_back():
         sparse = swapped(attn)(logits)
         assert torch.allclose(sparse.sum(-1), torch.ones(2, 4, 6))
         assert ((sparse > 0).sum(-1) == 4).all()  # top 3 with weight 1/4, top 4 with weight 3/4
+
+
+def test_topm_section_reports_what_the_probe_measured(tmp_path):
+    import json
+
+    from study_report import topm_probe
+
+    def run(arm, own, swapped, kept):
+        level = {"keys": 6, "m": [3, 4, 4, 4], "kept": kept, "effective": 0.9, "temperature": [1.1, 0.9]}
+        return {"raw": {"arm": arm, "seed": 0, "own": own, "swapped": swapped, "levels": [level]}}
+
+    path = tmp_path / "study-topm.json"
+    assert topm_probe(path) == []  # not run: no section
+    path.write_text(
+        json.dumps({"rows": [run("pip_restormer", 22.0, 21.8, 0.6), run("pip_dense", 22.5, 22.2, 0.7)]})
+    )
+    text = topm_probe(path)[-1]
+    assert "close to uniform" in text and "0.60–0.70 of its softmax mass" in text
+    assert "0.90–1.10 from their start" in text
+    assert "given dense attention, by -0.20 dB" in text and "given top-m, by -0.30 dB" in text
+    assert "not learned to tell apart" in text
+    path.write_text(
+        json.dumps({"rows": [run("pip_restormer", 22.0, 21.0, 0.9), run("pip_dense", 22.5, 22.2, 0.7)]})
+    )
+    text = topm_probe(path)[-1]
+    assert "selective at some skip levels" in text and "not learned" not in text
