@@ -142,6 +142,20 @@ def test_combine_puts_a_sensor_beside_a_restorer_in_their_stored_dtypes(tmp_path
     assert dtypes == {"model": torch.bfloat16, "sensor": torch.float32}
 
 
+@pytest.mark.parametrize("which", ["restorer", "sensor"])
+def test_combine_refuses_a_lightning_checkpoint_in_one_sentence(tmp_path, bundle, which):
+    ckpt = tmp_path / "step0000250.ckpt"  # what a training run's checkpoints folder holds
+    torch.save({"state_dict": {"sensor.head.weight": torch.zeros(6, 8)}, "global_step": 250}, ckpt)
+    files = {"restorer": str(bundle), "sensor": str(bundle), which: str(ckpt)}
+    out = tmp_path / "both.safetensors"
+    result = run_cli("combine", files["restorer"], files["sensor"], str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (
+        "step0000250.ckpt is not a pipir checkpoint" in result.stderr and len(result.stderr.splitlines()) == 1
+    )
+    assert not out.exists()
+
+
 def write_fake_validation_photos(folder, real: int = 3) -> None:
     """A file for every photo of the committed validation split: the first ``real`` random 40×60
     images (what ``--limit`` reads), the rest 8×8 placeholders."""

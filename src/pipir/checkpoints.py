@@ -135,6 +135,11 @@ def load_bundle(
     from pipir.models.sensor import DegradationSensor
 
     path = Path(path)
+    if path.is_file() and path.suffix != ".safetensors":
+        raise PipirError(
+            f"{path.name} is not a pipir checkpoint: those are the .safetensors files that pipir train "
+            "and pipir combine write (a training run's Lightning .ckpt files are not)"
+        )
     state = read_state_dict(path)
     with safe_open(str(path), framework="pt") as f:
         header = (f.metadata() or {}).get(BUNDLE_KEY)

@@ -451,7 +451,7 @@ def serve(
     max_mb: float = typer.Option(25.0, help="largest upload in MB"),
     max_mp: float = typer.Option(24.0, help="largest upload in megapixels"),
 ) -> None:
-    """A web page to restore photos in the browser (needs pip install 'pipir[web]'); no share link."""
+    """A web page to restore photos in the browser (needs pip install 'pipir\\[web]'); no share link."""
     require("gradio", "web", "pipir serve")
     from pipir.web import Limits
     from pipir.web import serve as serve_app
