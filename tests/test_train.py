@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from lightning.pytorch.callbacks import Callback
 from safetensors.torch import load_file
 
@@ -157,9 +158,55 @@ def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
         assert torch.equal(a[key], b[key]), key
     model, sensor, info = load_bundle(straight)
     assert info["training"]["steps"] == 6 and model is not None and sensor is not None
+    # a run's Lightning checkpoint exported as a pipir checkpoint: the same weights as the export
+    exported = tmp_path / "step6.safetensors"
+    result = export_checkpoint(tmp_path / "a/checkpoints/step0000006.ckpt", exported)
+    assert result.returncode == 0, result.stderr
+    assert load_bundle(exported)[2]["training"]["steps"] == 6
+    early = load_file(exported)
+    assert early.keys() == a.keys() and all(torch.equal(early[k], a[k]) for k in a)
     assert (tmp_path / "a/logs/version_0/metrics.csv").read_text().startswith("epoch")
     assert (tmp_path / "b/logs/version_1/metrics.csv").is_file()  # the resumed launch
     assert any((tmp_path / "a/tensorboard").iterdir())
+
+
+def export_checkpoint(ckpt: Path, out: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pipir.cli", "export", "checkpoint", str(ckpt), str(out)]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("no config", "has no run config beside its folder"),
+        ("not lightning", "is not a Lightning checkpoint of a pipir run"),
+        ("other model", "does not match the model its run's config.yaml describes"),
+        ("bad suffix", "the output file must end in .safetensors"),
+        ("missing", "does not exist"),
+    ],
+)
+def test_export_checkpoint_refuses_bad_input_in_one_sentence(tmp_path, case, message):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    config = load_config(None, ["output=" + str(run)])
+    (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    ckpt = run / "checkpoints/step0000003.ckpt"
+    module = RestorationModule(config)
+    torch.save({"state_dict": module.state_dict(), "global_step": 3}, ckpt)
+    out = tmp_path / "out.safetensors"
+    if case == "no config":
+        (run / "config.yaml").unlink()
+    elif case == "not lightning":
+        torch.save(module.state_dict(), ckpt)  # a bare state dict: no step, no wrapper
+    elif case == "other model":
+        torch.save({"state_dict": {"model.x": torch.zeros(1)}, "global_step": 3}, ckpt)
+    elif case == "bad suffix":
+        out = tmp_path / "out.pt"
+    elif case == "missing":
+        ckpt = run / "checkpoints/step0000009.ckpt"
+    result = export_checkpoint(ckpt, out)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def free_port() -> int:

@@ -137,8 +137,8 @@ def load_bundle(
     path = Path(path)
     if path.is_file() and path.suffix != ".safetensors":
         raise PipirError(
-            f"{path.name} is not a pipir checkpoint: those are the .safetensors files that pipir train "
-            "and pipir combine write (a training run's Lightning .ckpt files are not)"
+            f"{path.name} is not a pipir checkpoint (a .safetensors file from pipir train or pipir "
+            "combine): make one from a run's Lightning .ckpt with pipir export checkpoint"
         )
     state = read_state_dict(path)
     with safe_open(str(path), framework="pt") as f:

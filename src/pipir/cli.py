@@ -463,7 +463,10 @@ def serve(
     serve_app(model, device, host, port, limits)
 
 
-export_app = typer.Typer(help="Export a model to other runtimes.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export a model to other runtimes, or a training checkpoint as a pipir checkpoint.",
+    no_args_is_help=True,
+)
 app.add_typer(export_app, name="export")
 
 
@@ -482,6 +485,17 @@ def export_onnx_command(
     require("onnx", "export", "pipir export onnx")
     for path in export_onnx(load(model, "cpu"), out, opset):
         console.print(f"wrote {path}", highlight=False)
+
+
+@export_app.command("checkpoint")
+def export_checkpoint_command(
+    ckpt: Path = typer.Argument(..., help="a Lightning checkpoint of a run: RUN/checkpoints/*.ckpt"),
+    out: Path = typer.Argument(..., help="the .safetensors file to write"),
+) -> None:
+    """A training run's Lightning checkpoint as a pipir checkpoint, to restore, evaluate or combine."""
+    from pipir.train.run import export_checkpoint
+
+    console.print(f"wrote {export_checkpoint(ckpt, out)}", highlight=False)
 
 
 data_app = typer.Typer(

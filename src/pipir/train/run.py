@@ -119,14 +119,44 @@ def fit(
     trainer.fit(module, ckpt_path=ckpt_path)
     export = output / "model.safetensors"
     if trainer.is_global_zero:
-        info = {
-            "tasks": list(TASKS),
-            "training": {
-                "config": config.to_dict(),
-                "steps": trainer.global_step,
-                "world_size": trainer.world_size,
-            },
-            "sensor_patch": config.data.patch,
-        }
+        info = bundle_info(config, trainer.global_step, trainer.world_size)
         save_bundle(export, module.model, module.sensor, info)
     return export
+
+
+def bundle_info(config: Config, steps: int, world_size: int | None) -> dict:
+    """The description a trained model's checkpoint carries: its tasks and what trained it
+    (``world_size`` None where it is not known)."""
+    return {
+        "tasks": list(TASKS),
+        "training": {"config": config.to_dict(), "steps": steps, "world_size": world_size},
+        "sensor_patch": config.data.patch,
+    }
+
+
+def export_checkpoint(ckpt: Path, out: Path) -> Path:
+    """A pipir checkpoint (``.safetensors``) from one of a run's Lightning checkpoints
+    (``RUN/checkpoints/*.ckpt``), rebuilt with the run's ``RUN/config.yaml``: to try a run that has
+    not finished, or an earlier step of one that has."""
+    from pipir.train.config import load_config
+
+    config_path = ckpt.parent.parent / "config.yaml"
+    if not ckpt.is_file():
+        raise PipirError(f"checkpoint {str(ckpt)!r} does not exist")
+    if not config_path.is_file():
+        raise PipirError(f"{ckpt.name} has no run config beside its folder ({config_path} is missing)")
+    if out.suffix != ".safetensors":
+        raise PipirError(f"the output file must end in .safetensors, not {out.name!r}")
+    try:
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        state, steps = saved["state_dict"], int(saved["global_step"])
+    except Exception as err:  # noqa: BLE001 - unreadable or not Lightning's: the same user mistake
+        raise PipirError(
+            f"{ckpt.name} is not a Lightning checkpoint of a pipir run ({type(err).__name__})"
+        ) from None
+    module = RestorationModule(load_config(config_path, []))
+    try:
+        module.load_state_dict(state)
+    except RuntimeError:
+        raise PipirError(f"{ckpt.name} does not match the model its run's config.yaml describes") from None
+    return save_bundle(out, module.model, module.sensor, bundle_info(module.config, steps, None))
