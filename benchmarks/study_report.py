@@ -313,8 +313,8 @@ def markdown(
         "blind by design. "
         f"Recipe: `configs/study/base.yaml` plus each arm's lines in `configs/study/arms.yaml`; "
         "one command per arm: `python benchmarks/study.py run ARM`. "
-        f"Trained on {hardware}, one thread per run, two runs at a time: the wall seconds include "
-        "that sharing and vary with it.",
+        f"Trained on {hardware}, one thread per run, two to four processes sharing the cores: the "
+        "wall seconds include that sharing and vary with it.",
         "",
         head,
         "|" + "---|" * (len(columns) + 4),
