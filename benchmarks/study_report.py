@@ -182,9 +182,10 @@ def ablations(results: dict[str, list[dict]]) -> str:
     return text + (f"; {verb(rest, 'does', 'do')} not change it." if rest else ".")
 
 
-def verb(parts: list, one: str, many: str, joiner: str = ", ") -> str:
-    """``parts`` joined, then the verb agreeing with how many there are."""
-    return f"{joiner.join(parts)} {one if len(parts) == 1 else many}"
+def verb(parts: list, one: str, many: str) -> str:
+    """``parts`` listed in English ("a, b and c"), then the verb agreeing with how many there are."""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"{listed} {one if len(parts) == 1 else many}"
 
 
 def mixtures(results: dict[str, list[dict]]) -> str:
@@ -198,8 +199,8 @@ def mixtures(results: dict[str, list[dict]]) -> str:
         return ""
     gain = [name for name in done if ahead(mixed[name])]
     lose = [name for name in done if beyond(single[name]) and single[name]["mean_std"][0] < 0]
-    gains = verb(gain or ["no arm"], "gains", "gain", " and ")
-    cost = verb(lose, "loses", "lose", " and ") if lose else "nothing is lost"
+    gains = verb(gain or ["no arm"], "gains", "gain")
+    cost = verb(lose, "loses", "lose") if lose else "nothing is lost"
     return (
         f" Trained with 30 % mixture samples, {gains} on the mixture columns beyond the seed spread; "
         f"on the single tasks {cost} beyond the seed spread."
@@ -306,7 +307,7 @@ def markdown(
     lines = [
         "# Does PIP help? Tiny models, one recipe, several seeds",
         "",
-        f"**Answer so far.** {answer}",
+        f"**{'Answer so far' if missing else 'Answer'}.** {answer}",
         "",
         f"Validation photos ({photos['limit']} of the split, {photos['size']} px on the long side), "
         "RGB PSNR in dB, mean ± std over seeds; PIP arms told the task (but `pip_uniform`), the others "
