@@ -73,6 +73,8 @@ def with_normalisers(model: torch.nn.Module, normalisers: list | None) -> None:
 
 
 def probe(arm: str, seed: int, items: list) -> dict:
+    """One finished run (the study's 480 steps) scored with its own and the swapped attention, and
+    what its attention looked like per skip level while it scored with its own."""
     config = arm_config(arm, seed, 480)
     model = checkpoint_model(config, max((RUNS / arm / f"s{seed}" / "checkpoints").glob("step*.ckpt")))
     records = [[] for _ in attentions(model)]
