@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pipir.evaluate import Item, classical_method, evaluate, photo_items  # noqa: E402
 from pipir.infer import Restorer  # noqa: E402
-from pipir.models import count_parameters, create_model  # noqa: E402
+from pipir.models import count_parameters  # noqa: E402
 from pipir.train.config import Config, load_config  # noqa: E402
 
 BASE = ROOT / "configs/study/base.yaml"
@@ -97,12 +97,11 @@ def score(model: torch.nn.Module, items: list, prompts: str = "label") -> dict[s
     return {column: round(values["psnr"], 3) for column, values in table.items()}
 
 
-def checkpoint_model(config: Config, path: Path) -> torch.nn.Module:
-    """The restorer stored in a Lightning checkpoint of this run."""
-    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-    model = create_model(config.model.name, config.model.variant, **config.model.options)
-    model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-    return model
+def checkpoint_model(path: Path) -> torch.nn.Module:
+    """The restorer stored in a Lightning checkpoint of a run (rebuilt with the run's config.yaml)."""
+    from pipir.train.run import load_run_checkpoint
+
+    return load_run_checkpoint(path)[0].model
 
 
 def train(config: Config) -> float:
@@ -127,8 +126,8 @@ def run(arm: str, seed: int, steps: int, items: list) -> dict:
         wall_path.write_text(json.dumps(launches))
     curve = {}
     for ckpt in sorted((out / "checkpoints").glob("step*.ckpt")):
-        curve[int(ckpt.stem[4:])] = score(checkpoint_model(config, ckpt), items, config.data.prompts)
-    model = checkpoint_model(config, max((out / "checkpoints").glob("step*.ckpt")))
+        curve[int(ckpt.stem[4:])] = score(checkpoint_model(ckpt), items, config.data.prompts)
+    model = checkpoint_model(max((out / "checkpoints").glob("step*.ckpt")))
     result = {
         "arm": arm,
         "seed": seed,

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_report  # noqa: E402
-from study import COLUMNS, RUNS, arm_config, checkpoint_model, score, validation_items  # noqa: E402
+from study import COLUMNS, RUNS, checkpoint_model, score, validation_items  # noqa: E402
 
 from pipir.nn.layers import topm_sizes, topm_softmax  # noqa: E402
 
@@ -75,8 +75,7 @@ def with_normalisers(model: torch.nn.Module, normalisers: list | None) -> None:
 def probe(arm: str, seed: int, items: list) -> dict:
     """One finished run (the study's 480 steps) scored with its own and the swapped attention, and
     what its attention looked like per skip level while it scored with its own."""
-    config = arm_config(arm, seed, 480)
-    model = checkpoint_model(config, max((RUNS / arm / f"s{seed}" / "checkpoints").glob("step*.ckpt")))
+    model = checkpoint_model(max((RUNS / arm / f"s{seed}" / "checkpoints").glob("step*.ckpt")))
     records = [[] for _ in attentions(model)]
     with_normalisers(model, [recording(attn, rows) for attn, rows in zip(attentions(model), records)])
     own = score(model, items)["Average"]

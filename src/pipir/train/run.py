@@ -134,10 +134,9 @@ def bundle_info(config: Config, steps: int, world_size: int | None) -> dict:
     }
 
 
-def export_checkpoint(ckpt: Path, out: Path) -> Path:
-    """A pipir checkpoint (``.safetensors``) from one of a run's Lightning checkpoints
-    (``RUN/checkpoints/*.ckpt``), rebuilt with the run's ``RUN/config.yaml``: to try a run that has
-    not finished, or an earlier step of one that has."""
+def load_run_checkpoint(ckpt: Path) -> tuple[RestorationModule, int]:
+    """The training module stored in one of a run's Lightning checkpoints (``RUN/checkpoints/*.ckpt``),
+    rebuilt with the run's ``RUN/config.yaml``, and the step it was saved at."""
     from pipir.train.config import load_config
 
     config_path = ckpt.parent.parent / "config.yaml"
@@ -145,8 +144,6 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
         raise PipirError(f"checkpoint {str(ckpt)!r} does not exist")
     if not config_path.is_file():
         raise PipirError(f"{ckpt.name} has no run config beside its folder ({config_path} is missing)")
-    if out.suffix != ".safetensors":
-        raise PipirError(f"the output file must end in .safetensors, not {out.name!r}")
     try:
         saved = torch.load(ckpt, map_location="cpu", weights_only=True)
         state, steps = saved["state_dict"], int(saved["global_step"])
@@ -159,4 +156,13 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
         module.load_state_dict(state)
     except RuntimeError:
         raise PipirError(f"{ckpt.name} does not match the model its run's config.yaml describes") from None
+    return module, steps
+
+
+def export_checkpoint(ckpt: Path, out: Path) -> Path:
+    """A pipir checkpoint (``.safetensors``) from one of a run's Lightning checkpoints: to try a run
+    that has not finished, or an earlier step of one that has."""
+    if out.suffix != ".safetensors":
+        raise PipirError(f"the output file must end in .safetensors, not {out.name!r}")
+    module, steps = load_run_checkpoint(ckpt)
     return save_bundle(out, module.model, module.sensor, bundle_info(module.config, steps, None))
