@@ -401,6 +401,15 @@ def test_info_describes_a_checkpoint_and_what_trained_it(tmp_path, bundle):
     assert missing.returncode == 2 and "neither a file nor a shipped model" in missing.stderr
 
 
+def test_info_describes_a_classifier_trained_alone(tmp_path):
+    path = save_bundle(tmp_path / "sensor.safetensors", None, DegradationSensor(num_tasks=6, width=8), {})
+    shown = run_cli("info", str(path))
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(":", 1) for line in shown.stdout.splitlines())
+    assert "a classifier alone" in lines["restorer"]
+    assert "lowlight, clean;" in lines["classifier"]
+
+
 def test_models_lists_every_shipped_model_and_marks_the_default():
     from pipir.hub import DEFAULT_MODEL, shipped_models
 

@@ -19,6 +19,34 @@ def shipped_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
 
 
+def model_path(path_or_name: str | Path | None) -> Path:
+    """The file of a shipped model name (``None``: the default) or of a checkpoint path."""
+    if path_or_name is None:
+        path_or_name = DEFAULT_MODEL
+    shipped = shipped_models()
+    if str(path_or_name) in shipped:
+        return shipped[str(path_or_name)]
+    path = Path(path_or_name)
+    if not path.exists():
+        names = ", ".join(shipped) or "none"
+        raise PipirError(f"model {str(path_or_name)!r} is neither a file nor a shipped model ({names})")
+    return path
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` is a pipir checkpoint (safetensors with pipir's description), not an
+    official Restormer/NAFNet file."""
+    if path.suffix != ".safetensors":
+        return False
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return "pipir" in (f.metadata() or {})
+    except Exception:  # noqa: BLE001 - unreadable: reported by read_state_dict with a clear sentence
+        return False
+
+
 def load(path_or_name: str | Path | None = None, device: str = "auto") -> Restorer:
     """A :class:`Restorer` from a shipped model name (default ``pipir-small``), a pipir
     ``.safetensors`` checkpoint, or an official Restormer/NAFNet file (architecture and sizes are
@@ -26,29 +54,12 @@ def load(path_or_name: str | Path | None = None, device: str = "auto") -> Restor
     from pipir.checkpoints import load_bundle, read_state_dict
     from pipir.models.detect import model_from_state_dict
 
-    if path_or_name is None:
-        path_or_name = DEFAULT_MODEL
-    shipped = shipped_models()
-    if str(path_or_name) in shipped:
-        path = shipped[str(path_or_name)]
-    else:
-        path = Path(path_or_name)
-        if not path.exists():
-            names = ", ".join(shipped) or "none"
-            raise PipirError(f"model {str(path_or_name)!r} is neither a file nor a shipped model ({names})")
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                is_bundle = "pipir" in (f.metadata() or {})
-        except Exception:  # noqa: BLE001 - reported by read_state_dict below with a clear sentence
-            is_bundle = False
-        if is_bundle:
-            model, sensor, info = load_bundle(path)
-            if model is None:
-                raise PipirError(f"{path.name} holds only a degradation classifier, not a restorer")
-            return Restorer(model, sensor, tuple(info.get("tasks", TASKS)), path.stem, info, device)
+    path = model_path(path_or_name)
+    if is_bundle(path):
+        model, sensor, info = load_bundle(path)
+        if model is None:
+            raise PipirError(f"{path.name} holds only a degradation classifier, not a restorer")
+        return Restorer(model, sensor, tuple(info.get("tasks", TASKS)), path.stem, info, device)
     model = model_from_state_dict(read_state_dict(path), path.name)
     return Restorer(model, None, TASKS, path.stem, {}, device)
 
@@ -101,28 +112,34 @@ def restore(
 
 def describe(path_or_name: str | Path) -> dict[str, str]:
     """What a checkpoint or shipped model holds and what made it, as label → text (``pipir info``)."""
+    from pipir.checkpoints import load_bundle
     from pipir.models import count_parameters
+    from pipir.models.pip import PIPNet
 
-    restorer = load(path_or_name, device="cpu")
-    path = shipped_models().get(str(path_or_name), Path(path_or_name))
-    model_info = restorer.info.get("model", {})
-    rows = {
-        "file": f"{path} ({path.stat().st_size / 1e6:.1f} MB)",
-        "restorer": f"{model_info.get('name', type(restorer.model).__name__)} "
-        f"{model_info.get('variant', '')}".strip()
-        + f", {count_parameters(restorer.model):,} parameters"
-        + (", prompt weights over " + ", ".join(restorer.tasks) if restorer.uses_prompts else ", no prompts"),
-    }
-    if restorer.sensor is not None:
-        n = restorer.sensor.num_tasks
-        names = [*restorer.tasks, "clean"][:n]
-        rows["classifier"] = (
-            f"{', '.join(names)}; {count_parameters(restorer.sensor):,} parameters (blind use)"
+    path = model_path(path_or_name)
+    if is_bundle(path):  # a restorer, a classifier, or both
+        model, sensor, info = load_bundle(path)
+        tasks = tuple(info.get("tasks", TASKS))
+    else:  # an official Restormer/NAFNet file
+        restorer = load(path, device="cpu")
+        model, sensor, info, tasks = restorer.model, None, {}, restorer.tasks
+    rows = {"file": f"{path} ({path.stat().st_size / 1e6:.1f} MB)"}
+    if model is None:
+        rows["restorer"] = "none: a classifier alone (join it to a restorer with pipir combine)"
+    else:
+        model_info = info.get("model", {})
+        name = f"{model_info.get('name', type(model).__name__)} {model_info.get('variant', '')}".strip()
+        uses_prompts = isinstance(model, PIPNet)
+        rows["restorer"] = f"{name}, {count_parameters(model):,} parameters" + (
+            ", prompt weights over " + ", ".join(tasks) if uses_prompts else ", no prompts"
         )
+    if sensor is not None:
+        names = [*tasks, "clean"][: sensor.num_tasks]
+        rows["classifier"] = f"{', '.join(names)}; {count_parameters(sensor):,} parameters (blind use)"
     else:
         rows["classifier"] = "none: give a task (--task)"
     for key, label in (("training", "trained"), ("sensor_training", "classifier trained")):
-        record = restorer.info.get(key)
+        record = info.get(key)
         if record:
             config = record.get("config", {})
             data, trainer = config.get("data", {}), config.get("trainer", {})
