@@ -1,13 +1,16 @@
-"""How much of the correction blind restoration should apply: strength rules on the validation split.
+"""Which prompt weights and how much of the correction blind restoration should apply: weighting and
+strength rules on the validation split.
 
     python benchmarks/blind_strength.py [--model pipir-small] [--limit N] [--size 320]
 
-Blind restoration outputs ``input + s · (restored − input)`` with the restorer told the classifier's
-task probabilities (renormalised) and ``s`` from its "clean" probability. Each validation photo and
-column (the degradations of ``pipir eval --photos``) is restored once at s = 1; PSNR at any other s
-is then a blend of the same two images, scored on a grid of s. Rows: the shipped rule
-s = 1 − P(clean), always-full s = 1, two sharper rules, and the best s per image (an upper bound
-no rule reaches, as it knows the answer). Writes docs/benchmarks/blind-strength.{json,md}.
+Blind restoration outputs ``input + s · (restored − input)`` with the restorer told prompt weights
+made from the classifier's task probabilities and ``s`` from its "clean" probability. Each validation
+photo and column (the degradations of ``pipir eval --photos``) is restored once at s = 1 per
+weighting rule; PSNR at any other s is then a blend of the same two images, scored on a grid of s.
+Weighting rules: the task probabilities renormalised (shipped), squared and renormalised, and the
+most probable task alone. Strength rules: the shipped s = 1 − P(clean), always-full s = 1, two
+sharper rules, and the best s per image (an upper bound no rule reaches, as it knows the answer).
+Writes docs/benchmarks/blind-strength.{json,md}.
 """
 
 from __future__ import annotations
@@ -28,24 +31,56 @@ from pipir.infer import blind_weights  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
-# rule name -> strength from P(clean); None: the best grid point per image
-RULES = {
+SHIPPED = "probabilities (shipped)"
+# weighting rule -> prompt weights (B×tasks) from the renormalised task probabilities
+WEIGHTINGS = {
+    SHIPPED: lambda w: w,
+    "probabilities²": lambda w: w**2 / (w**2).sum(-1, keepdim=True),
+    "top task only": lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w),
+}
+# strength rule -> strength from P(clean); None: the best grid point per image
+STRENGTHS = {
     "1 − P(clean) (shipped)": lambda clean: 1 - clean,
     "1 (always full)": lambda clean: 1.0,
     "1 − P(clean)²": lambda clean: 1 - clean**2,
     "min(1, (1 − P(clean)) / 0.7)": lambda clean: min(1.0, (1 - clean) / 0.7),
     "best s per image (bound)": None,
 }
+# (weighting, strength) pairs reported: every strength rule with the shipped weights, every other
+# weighting with the shipped strength and with its bound
+ROWS = [(SHIPPED, s) for s in STRENGTHS] + [
+    (w, s) for w in WEIGHTINGS if w != SHIPPED for s in ("1 − P(clean) (shipped)", "best s per image (bound)")
+]
 
 
-def blend_scores(restorer, item) -> tuple[float, list[float]]:
-    """P(clean) for the item and its PSNR at every strength of ``GRID``."""
+def blend_scores(restorer, item) -> tuple[float, dict[str, list[float]]]:
+    """P(clean) for the item and, per weighting rule, its PSNR at every strength of ``GRID``."""
     x = item.degraded
     weights, strength = blind_weights(restorer.classify_tensor(x), len(restorer.tasks))
-    told = dict(zip(restorer.tasks, weights[0].tolist()))
-    restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
-    scores = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
+    scores = {}
+    for name, rule in WEIGHTINGS.items():
+        told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
+        restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
+        scores[name] = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
     return 1 - float(strength[0]), scores
+
+
+def table(results, columns, tasks) -> list[dict]:
+    """One row per (weighting, strength) pair of ``ROWS``: mean PSNR per column, task average."""
+    rows = []
+    for weighting, strength in ROWS:
+        rule = STRENGTHS[strength]
+        row = {"weights": weighting, "strength": strength}
+        for column in columns:
+            got = [
+                max(s[weighting]) if rule is None else float(np.interp(rule(clean), GRID, s[weighting]))
+                for c, clean, s in results
+                if c == column
+            ]
+            row[column] = f"{np.mean(got):.2f}"
+        row["Average"] = f"{np.mean([float(row[c]) for c in tasks]):.2f}"
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -64,21 +99,10 @@ def main() -> None:
     results = [(item.column, *blend_scores(restorer, item)) for item in items]
     columns = [c for c, *_ in PHOTO_COLUMNS]
     tasks = [c for c, task, *_ in PHOTO_COLUMNS if task != "clean"]
-    rows = []
-    for name, rule in RULES.items():
-        row = {"rule": name}
-        for column in columns:
-            got = [
-                max(scores) if rule is None else float(np.interp(rule(clean), GRID, scores))
-                for c, clean, scores in results
-                if c == column
-            ]
-            row[column] = f"{np.mean(got):.2f}"
-        row["Average"] = f"{np.mean([float(row[c]) for c in tasks]):.2f}"
-        rows.append(row)
-    inputs = {"rule": "degraded input (s = 0)"}
+    rows = table(results, columns, tasks)
+    inputs = {"weights": "degraded input", "strength": "s = 0"}
     for column in columns:
-        inputs[column] = f"{np.mean([scores[0] for c, _, scores in results if c == column]):.2f}"
+        inputs[column] = f"{np.mean([s[SHIPPED][0] for c, _, s in results if c == column]):.2f}"
     inputs["Average"] = f"{np.mean([float(inputs[c]) for c in tasks]):.2f}"
     photos = len(items) // len(PHOTO_COLUMNS)
     notes = (
@@ -86,9 +110,10 @@ def main() -> None:
         f"model `{restorer.name}`, {photos} validation photos at {args.size} px, seed 0, RGB PSNR (dB), "
         f"fp32; strengths between grid points (step {GRID[1]:.2f}) interpolated. Average: the eight "
         "task columns (clean and JPEG q40 are the safety columns: the output should equal the input, "
-        "or come closer to the uncompressed photo)."
+        "or come closer to the uncompressed photo). Weights: what the restorer is told, made from the "
+        "classifier's task probabilities renormalised; strength: how much of its correction is kept."
     )
-    title = "Blind strength rules (validation split)"
+    title = "Blind weighting and strength rules (validation split)"
     write_report("blind-strength", title, [inputs, *rows], list(rows[0]), notes)
 
 

@@ -60,6 +60,8 @@ def test_shipped_configs_parse(name, tmp_path):
         (["loss.pixel=l2"], "'loss.pixel' must be one of"),
         (["trainer.max_steps=0"], "must be positive"),
         (["model.backbone_weights=/no/file.pth"], "does not exist"),
+        (["model.init_weights=/no/file.safetensors"], "'model.init_weights'.*neither a file nor a shipped"),
+        (["model.init_weights=pipir-small"], "'model.init_weights'.*holds a .*'small'.*not the"),
         (["model"], "must look like key.sub=value"),
     ],
 )
@@ -103,6 +105,25 @@ def test_identity_init_starts_from_the_input(name):
         torch.testing.assert_close(model(x, weights), x)
         plain, _ = build_models(load_config(None, [f"model.name={name}"]))
         assert (plain(x, weights) - x).abs().max() > 1e-3
+
+
+def test_init_weights_start_from_a_shipped_model_and_identity_init_is_ignored():
+    config = load_config(None, ["model.init_weights=pipir-tiny", "model.identity_init=true"])
+    model, _ = build_models(config)
+    shipped = pipir.load("pipir-tiny", device="cpu").model.state_dict()
+    started = model.state_dict()
+    assert started.keys() == shipped.keys()
+    for key, value in shipped.items():
+        torch.testing.assert_close(started[key], value.contiguous(), msg=key)
+
+
+def test_init_weights_refuse_a_file_of_another_kind(tmp_path):
+    official = tmp_path / "official.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(1)}, str(official))
+    with pytest.raises(pipir.PipirError, match="official.safetensors is not a pipir checkpoint"):
+        load_config(None, [f"model.init_weights={official}"])
 
 
 def test_blended_prompts_stay_weights_and_keep_the_true_task_in_the_chosen_share():

@@ -26,8 +26,12 @@ class ModelConfig:
     options: dict[str, Any] = field(default_factory=dict)  # create_model overrides
     backbone_weights: str | None = None  # an official .pth to start the backbone from
     # Zero the backbone's last convolution so that the untrained model returns its input (the global
-    # residual): training then only learns the correction. Ignored when backbone_weights is given.
+    # residual): training then only learns the correction. Ignored when either weights are given.
     identity_init: bool = False
+    # A pipir checkpoint (a shipped model's name or a .safetensors path) whose restorer starts this
+    # one: training continues a model (with this config's schedule) instead of starting afresh, so
+    # that short runs on a lent GPU add up. Its architecture must be this config's.
+    init_weights: str | None = None
 
 
 @dataclass
@@ -207,6 +211,31 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return config
 
 
+def check_init_weights(model: ModelConfig) -> None:
+    """``model.init_weights`` names a pipir checkpoint holding a restorer of ``model``'s architecture."""
+    import json
+
+    from safetensors import safe_open
+
+    from pipir.checkpoints import BUNDLE_KEY
+    from pipir.hub import is_bundle, model_path
+
+    try:
+        path = model_path(model.init_weights)
+    except PipirError as error:
+        raise PipirError(f"config key 'model.init_weights': {error}") from None
+    if not is_bundle(path):
+        raise PipirError(f"config key 'model.init_weights': {path.name} is not a pipir checkpoint")
+    with safe_open(str(path), framework="pt") as f:
+        stored = json.loads(f.metadata()[BUNDLE_KEY]).get("model")
+    wanted = {"name": model.name, "variant": model.variant, **model.options}
+    if stored != wanted:
+        raise PipirError(
+            f"config key 'model.init_weights': {path.name} holds a {stored or 'classifier only'}, "
+            f"not the {wanted} this config trains"
+        )
+
+
 def validate(config: Config) -> None:
     """Checks that need more than types: choices, folders, tasks the dataset has."""
     from pipir.data.benchmark import LAYOUT, data_root
@@ -259,5 +288,7 @@ def validate(config: Config) -> None:
         raise PipirError(
             f"config key 'model.backbone_weights': {config.model.backbone_weights} does not exist"
         )
+    if config.model.init_weights is not None:
+        check_init_weights(config.model)
     if config.sensor.only and not config.sensor.enabled:
         raise PipirError("config key 'sensor.only' needs sensor.enabled: true")

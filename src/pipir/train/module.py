@@ -16,12 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
-from pipir.checkpoints import load_weights
+from pipir.checkpoints import load_bundle, load_weights
 from pipir.data import GREY_NAMES, TRAIN, BenchmarkDataset, SyntheticDataset, list_images, samples
 from pipir.data.datasets import PHOTO_MARGIN, PhotoWindows
 from pipir.data.photos import photo_files, rescaled
 from pipir.degrade import to_uint
 from pipir.degrade.batch import CLASSES, synthesize
+from pipir.hub import model_path
 from pipir.io import read_rgb
 from pipir.models import create_model
 from pipir.models.pip import TASKS, PIPNet
@@ -121,7 +122,10 @@ def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Modul
     if not config.sensor.only:
         model = create_model(config.model.name, config.model.variant, **config.model.options)
         backbone = model.backbone if isinstance(model, PIPNet) else model
-        if config.model.backbone_weights:
+        if config.model.init_weights:
+            start, _, _ = load_bundle(model_path(config.model.init_weights), parts=("model",))
+            model.load_state_dict(start.state_dict())
+        elif config.model.backbone_weights:
             load_weights(backbone, config.model.backbone_weights)
         elif config.model.identity_init:
             for tensor in backbone.output_layer().parameters():
