@@ -107,8 +107,10 @@ def test_identity_init_starts_from_the_input(name):
         assert (plain(x, weights) - x).abs().max() > 1e-3
 
 
-def test_init_weights_start_from_a_shipped_model_and_identity_init_is_ignored():
-    config = load_config(None, ["model.init_weights=pipir-tiny", "model.identity_init=true"])
+def test_init_weights_start_from_a_shipped_model_and_identity_init_is_ignored(tmp_path):
+    overrides = [f"data.images={tmp_path}", "model.init_weights=pipir-tiny"]  # the config that made it
+    config = load_config(CONFIGS / "pipir-tiny-photos.yaml", overrides)
+    assert config.model.identity_init
     model, _ = build_models(config)
     shipped = pipir.load("pipir-tiny", device="cpu").model.state_dict()
     started = model.state_dict()
