@@ -70,6 +70,14 @@ def test_bad_configs_fail_before_training_with_the_key_named(overrides, message)
         load_config(None, overrides)
 
 
+def test_numbers_with_an_exponent_and_no_dot_are_read_as_floats():
+    # YAML 1.1 (PyYAML) reads 3e-4 as a string; the config reads it as the number a user means
+    config = load_config(None, ["optim.lr=3e-4", "optim.min_lr=1E-6", "optim.weight_decay=.5e+1"])
+    assert (config.optim.lr, config.optim.min_lr, config.optim.weight_decay) == (3e-4, 1e-6, 5.0)
+    with pytest.raises(pipir.PipirError, match="'optim.lr' must be float"):
+        load_config(None, ["optim.lr=3e-4x"])
+
+
 def test_benchmark_config_names_a_task_the_dataset_lacks(tmp_path):
     from pipir.data import write_fake_benchmark
 

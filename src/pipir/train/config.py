@@ -7,6 +7,7 @@ with one sentence naming the key or path.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -128,6 +129,9 @@ class Config:
         return dataclasses.asdict(self)
 
 
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _check_type(value: Any, hint: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is Any:
@@ -158,6 +162,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
         return _build(hint, value, key)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads 3e-4 (no dot) as a string
     if hint is bool and not isinstance(value, bool) or not isinstance(value, hint):
         raise PipirError(f"config key {key!r} must be {hint.__name__}, not {value!r}")
     if hint is int and isinstance(value, bool):
