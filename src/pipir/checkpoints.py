@@ -122,15 +122,24 @@ def save_bundle(path: str | Path, model: nn.Module | None, sensor: nn.Module | N
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header))
 
 
+def bundle_info(path: str | Path) -> dict | None:
+    """The description :func:`save_bundle` writes into a checkpoint's safetensors metadata (what
+    the model and classifier are, what trained them), read without the tensors; None for a
+    safetensors file without one."""
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        header = (f.metadata() or {}).get(BUNDLE_KEY)
+    return None if header is None else json.loads(header)
+
+
 def load_bundle(
     path: str | Path, parts: tuple[str, ...] = ("model", "sensor")
 ) -> tuple[nn.Module | None, nn.Module | None, dict]:
     """Rebuild (model, sensor, info) from :func:`save_bundle`'s file; no pickle involved.
     ``parts`` picks what to rebuild (the others come back as None)."""
-    import json
-
-    from safetensors import safe_open
-
     from pipir.models.registry import create_model
     from pipir.models.sensor import DegradationSensor
 
@@ -141,13 +150,11 @@ def load_bundle(
             "combine): make one from a run's Lightning .ckpt with pipir export checkpoint"
         )
     state = read_state_dict(path)
-    with safe_open(str(path), framework="pt") as f:
-        header = (f.metadata() or {}).get(BUNDLE_KEY)
-    if header is None:
+    info = bundle_info(path)
+    if info is None:
         raise PipirError(
             f"{path.name} is a safetensors file but not a pipir checkpoint (no '{BUNDLE_KEY}' metadata)"
         )
-    info = json.loads(header)
     model = sensor = None
     if "model" in info and "model" in parts:
         config = dict(info["model"])

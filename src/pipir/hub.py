@@ -38,11 +38,10 @@ def is_bundle(path: Path) -> bool:
     official Restormer/NAFNet file."""
     if path.suffix != ".safetensors":
         return False
-    from safetensors import safe_open
+    from pipir.checkpoints import bundle_info
 
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return "pipir" in (f.metadata() or {})
+        return bundle_info(path) is not None
     except Exception:  # noqa: BLE001 - unreadable: reported by read_state_dict with a clear sentence
         return False
 

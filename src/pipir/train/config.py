@@ -219,11 +219,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
 
 def check_init_weights(model: ModelConfig) -> None:
     """``model.init_weights`` names a pipir checkpoint holding a restorer of ``model``'s architecture."""
-    import json
-
-    from safetensors import safe_open
-
-    from pipir.checkpoints import BUNDLE_KEY
+    from pipir.checkpoints import bundle_info
     from pipir.hub import is_bundle, model_path
 
     try:
@@ -232,8 +228,7 @@ def check_init_weights(model: ModelConfig) -> None:
         raise PipirError(f"config key 'model.init_weights': {error}") from None
     if not is_bundle(path):
         raise PipirError(f"config key 'model.init_weights': {path.name} is not a pipir checkpoint")
-    with safe_open(str(path), framework="pt") as f:
-        stored = json.loads(f.metadata()[BUNDLE_KEY]).get("model")
+    stored = bundle_info(path).get("model")
     wanted = {"name": model.name, "variant": model.variant, **model.options}
     if stored != wanted:
         raise PipirError(
