@@ -62,6 +62,11 @@ def test_shipped_configs_parse(name, tmp_path):
         (["model.backbone_weights=/no/file.pth"], "does not exist"),
         (["model.init_weights=/no/file.safetensors"], "'model.init_weights'.*neither a file nor a shipped"),
         (["model.init_weights=pipir-small"], "'model.init_weights'.*holds a .*'small'.*not the"),
+        (
+            ["sensor.init_weights=pipir-small"],
+            "'sensor.init_weights'.*'num_tasks': 6}, not the .*'num_tasks': 5}",
+        ),
+        (["sensor.init_weights=pipir-small", "sensor.enabled=false"], "'sensor.init_weights' needs sensor"),
         (["model"], "must look like key.sub=value"),
     ],
 )
@@ -127,13 +132,26 @@ def test_init_weights_start_from_a_shipped_model_and_identity_init_is_ignored(tm
         torch.testing.assert_close(started[key], value.contiguous(), msg=key)
 
 
+def test_sensor_init_weights_start_from_a_shipped_classifier(tmp_path):
+    overrides = [f"data.images={tmp_path}", "sensor.init_weights=pipir-small"]
+    config = load_config(CONFIGS / "sensor-photos.yaml", overrides)
+    model, sensor = build_models(config)
+    shipped = pipir.load("pipir-small", device="cpu").sensor.state_dict()
+    assert model is None and sensor.state_dict().keys() == shipped.keys()
+    for key, value in shipped.items():
+        torch.testing.assert_close(sensor.state_dict()[key], value, msg=key)
+    with pytest.raises(pipir.PipirError, match="'sensor.init_weights'.*'width': 32.*not the .*'width': 48"):
+        load_config(CONFIGS / "sensor-photos.yaml", overrides + ["sensor.width=48"])
+
+
 def test_init_weights_refuse_a_file_of_another_kind(tmp_path):
     official = tmp_path / "official.safetensors"
     from safetensors.torch import save_file
 
     save_file({"w": torch.zeros(1)}, str(official))
-    with pytest.raises(pipir.PipirError, match="official.safetensors is not a pipir checkpoint"):
-        load_config(None, [f"model.init_weights={official}"])
+    for key in ("model", "sensor"):
+        with pytest.raises(pipir.PipirError, match=f"'{key}.init_weights': official.safetensors is not a"):
+            load_config(None, [f"{key}.init_weights={official}"])
 
 
 def test_blended_prompts_stay_weights_and_keep_the_true_task_in_the_chosen_share():

@@ -41,6 +41,9 @@ class SensorConfig:
     width: int = 32
     loss_weight: float = 0.1  # weight of its cross-entropy in the total loss
     only: bool = False  # train the classifier alone (no restorer)
+    # A pipir checkpoint (a shipped model's name or a .safetensors path) whose classifier starts this
+    # one, as model.init_weights does for the restorer; its width and classes must be this config's.
+    init_weights: str | None = None
 
 
 @dataclass
@@ -217,23 +220,49 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return config
 
 
-def check_init_weights(model: ModelConfig) -> None:
-    """``model.init_weights`` names a pipir checkpoint holding a restorer of ``model``'s architecture."""
+def sensor_classes(data: DataConfig) -> int:
+    """How many classes the classifier answers: the tasks, plus "clean" for the photos data kind."""
+    from pipir.degrade.batch import CLASSES
+
+    return len(CLASSES) if data.kind == "photos" else len(TASKS)
+
+
+def _init_checkpoint(key: str, name: str) -> dict:
+    """The pipir description of the checkpoint a ``*.init_weights`` config key names."""
     from pipir.checkpoints import bundle_info
     from pipir.hub import is_bundle, model_path
 
     try:
-        path = model_path(model.init_weights)
+        path = model_path(name)
     except PipirError as error:
-        raise PipirError(f"config key 'model.init_weights': {error}") from None
+        raise PipirError(f"config key {key!r}: {error}") from None
     if not is_bundle(path):
-        raise PipirError(f"config key 'model.init_weights': {path.name} is not a pipir checkpoint")
-    stored = bundle_info(path).get("model")
+        raise PipirError(f"config key {key!r}: {path.name} is not a pipir checkpoint")
+    return {"file": path.name, **bundle_info(path)}
+
+
+def check_init_weights(model: ModelConfig) -> None:
+    """``model.init_weights`` names a pipir checkpoint holding a restorer of ``model``'s architecture."""
+    info = _init_checkpoint("model.init_weights", model.init_weights)
+    stored = info.get("model")
     wanted = {"name": model.name, "variant": model.variant, **model.options}
     if stored != wanted:
         raise PipirError(
-            f"config key 'model.init_weights': {path.name} holds a {stored or 'classifier only'}, "
+            f"config key 'model.init_weights': {info['file']} holds a {stored or 'classifier only'}, "
             f"not the {wanted} this config trains"
+        )
+
+
+def check_sensor_init_weights(config: Config) -> None:
+    """``sensor.init_weights`` names a pipir checkpoint holding a classifier of this config's width and
+    classes."""
+    info = _init_checkpoint("sensor.init_weights", config.sensor.init_weights)
+    stored = info.get("sensor")
+    wanted = {"width": config.sensor.width, "num_tasks": sensor_classes(config.data)}
+    if stored != wanted:
+        raise PipirError(
+            f"config key 'sensor.init_weights': {info['file']} holds "
+            f"{f'a classifier {stored}' if stored else 'no classifier'}, not the {wanted} this config trains"
         )
 
 
@@ -293,3 +322,7 @@ def validate(config: Config) -> None:
         check_init_weights(config.model)
     if config.sensor.only and not config.sensor.enabled:
         raise PipirError("config key 'sensor.only' needs sensor.enabled: true")
+    if config.sensor.init_weights is not None:
+        if not config.sensor.enabled:
+            raise PipirError("config key 'sensor.init_weights' needs sensor.enabled: true")
+        check_sensor_init_weights(config)

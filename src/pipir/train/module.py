@@ -27,7 +27,7 @@ from pipir.io import read_rgb
 from pipir.models import create_model
 from pipir.models.pip import TASKS, PIPNet
 from pipir.models.sensor import DegradationSensor
-from pipir.train.config import Config
+from pipir.train.config import Config, sensor_classes
 
 
 class StreamSampler(Sampler):
@@ -130,8 +130,12 @@ def build_models(config: Config) -> tuple[torch.nn.Module | None, torch.nn.Modul
         elif config.model.identity_init:
             for tensor in backbone.output_layer().parameters():
                 torch.nn.init.zeros_(tensor)
-    classes = len(CLASSES) if config.data.kind == "photos" else len(TASKS)  # photos add "clean"
-    sensor = DegradationSensor(classes, width=config.sensor.width) if config.sensor.enabled else None
+    sensor = None
+    if config.sensor.enabled:
+        sensor = DegradationSensor(sensor_classes(config.data), width=config.sensor.width)
+        if config.sensor.init_weights:
+            _, start, _ = load_bundle(model_path(config.sensor.init_weights), parts=("sensor",))
+            sensor.load_state_dict(start.state_dict())
     return model, sensor
 
 
@@ -177,7 +181,7 @@ class RestorationModule(L.LightningModule):
         self.register_buffer(
             "class_weights",
             torch.tensor([1.0 / counts[t] if t in counts else 1.0 for t in CLASSES])[
-                : len(CLASSES) if config.data.kind == "photos" else len(TASKS)
+                : sensor_classes(config.data)
             ],
             persistent=False,
         )
