@@ -227,8 +227,9 @@ def sensor_classes(data: DataConfig) -> int:
     return len(CLASSES) if data.kind == "photos" else len(TASKS)
 
 
-def _init_checkpoint(key: str, name: str) -> dict:
-    """The pipir description of the checkpoint a ``*.init_weights`` config key names."""
+def _check_init_weights(key: str, name: str, part: str, wanted: dict) -> None:
+    """``key`` (a ``*.init_weights`` config key) names a pipir checkpoint whose ``part`` ("model" or
+    "sensor") is described exactly as ``wanted``: the architecture this config trains."""
     from pipir.checkpoints import bundle_info
     from pipir.hub import is_bundle, model_path
 
@@ -238,32 +239,24 @@ def _init_checkpoint(key: str, name: str) -> dict:
         raise PipirError(f"config key {key!r}: {error}") from None
     if not is_bundle(path):
         raise PipirError(f"config key {key!r}: {path.name} is not a pipir checkpoint")
-    return {"file": path.name, **bundle_info(path)}
+    stored = bundle_info(path).get(part)
+    if stored != wanted:
+        what = {"model": "restorer", "sensor": "classifier"}[part]
+        held = f"a {what} {stored}" if stored else f"no {what}"
+        raise PipirError(f"config key {key!r}: {path.name} holds {held}, not the {wanted} this config trains")
 
 
 def check_init_weights(model: ModelConfig) -> None:
     """``model.init_weights`` names a pipir checkpoint holding a restorer of ``model``'s architecture."""
-    info = _init_checkpoint("model.init_weights", model.init_weights)
-    stored = info.get("model")
     wanted = {"name": model.name, "variant": model.variant, **model.options}
-    if stored != wanted:
-        raise PipirError(
-            f"config key 'model.init_weights': {info['file']} holds a {stored or 'classifier only'}, "
-            f"not the {wanted} this config trains"
-        )
+    _check_init_weights("model.init_weights", model.init_weights, "model", wanted)
 
 
 def check_sensor_init_weights(config: Config) -> None:
     """``sensor.init_weights`` names a pipir checkpoint holding a classifier of this config's width and
     classes."""
-    info = _init_checkpoint("sensor.init_weights", config.sensor.init_weights)
-    stored = info.get("sensor")
     wanted = {"width": config.sensor.width, "num_tasks": sensor_classes(config.data)}
-    if stored != wanted:
-        raise PipirError(
-            f"config key 'sensor.init_weights': {info['file']} holds "
-            f"{f'a classifier {stored}' if stored else 'no classifier'}, not the {wanted} this config trains"
-        )
+    _check_init_weights("sensor.init_weights", config.sensor.init_weights, "sensor", wanted)
 
 
 def validate(config: Config) -> None:
