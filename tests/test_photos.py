@@ -3,8 +3,10 @@
 import collections
 import io
 import struct
+import subprocess
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,6 +84,22 @@ def test_fetch_unpacks_a_cached_package_normalises_and_indexes(tmp_path):
     empty = Source("fake2", "pip:fakepkg==1.0", "MIT", ("fakepkg/*.gif",))
     with pytest.raises(pipir.PipirError, match="none of the photos"):
         photos.fetch(tmp_path / "out", cache, sources=(empty,), log=lambda m: None)
+
+
+def test_download_into_a_relative_folder_lands_there(tmp_path, monkeypatch):
+    """``pip download -d DIR`` runs with ``cwd=DIR``: a relative DIR must not be read from inside itself."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/.packages").mkdir(parents=True)
+
+    def fake_pip(command, cwd, **kwargs):
+        target = Path(cwd) / command[command.index("-d") + 1]  # as the child process resolves it
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "fakepkg-1.0-py3-none-any.whl").write_bytes(b"wheel")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    got = photos._download("pip:fakepkg==1.0", Path("data/.packages"), run=fake_pip)
+    assert got == (tmp_path / "data/.packages/fakepkg-1.0-py3-none-any.whl") and got.is_file()
+    assert photos._download("pip:fakepkg==1.0", Path("data/.packages"), run=None) == got  # cached
 
 
 def test_committed_split_is_fixed_disjoint_and_spans_the_sources():

@@ -346,6 +346,7 @@ def rescaled(image: np.ndarray, factors: list[float]) -> list[np.ndarray]:
 
 def _download(package: str, into: Path, run: Callable = subprocess.run) -> Path:
     """Download one package into ``into`` (a Debian .deb, or a wheel), return the file."""
+    into = into.resolve()  # the command runs in ``into``: a relative -d would be read from there
     before = set(into.iterdir())
     if package.startswith("pip:"):
         command = [
