@@ -566,6 +566,80 @@ def test_progress_counts_every_tile_of_both_passes(restorer):
     assert whole == [(1, 1)]
 
 
+def test_tiles_run_side_by_side_give_the_image_of_tiles_run_in_turn(restorer):
+    """Two tiles at once (the CPU default with two or more threads) change the order of nothing
+    that is summed: both passes and the in-place restore give the image of one tile at a time."""
+    image = (photo(150, 110, seed=3) * 255).astype(np.uint8)
+    kwargs = dict(task="auto", tile=48, overlap=8, precision="fp32")
+    try:
+        restorer.tile_workers = 1
+        alone = restorer.restore(image, **kwargs)
+        restorer.tile_workers = 2
+        paired = restorer.restore(image, **kwargs)
+        in_place = image.copy()
+        restorer.restore(in_place, out=in_place, **kwargs)
+    finally:
+        restorer.tile_workers = None
+    assert paired.tile == alone.tile and paired.weights == alone.weights
+    assert np.abs(paired.image.astype(int) - alone.image.astype(int)).max() <= 1
+    assert np.array_equal(in_place, paired.image)
+    assert torch.get_num_threads() == int(os.environ.get("PIPIR_TEST_THREADS", "1"))
+
+
+def test_side_by_side_keeps_order_draws_lazily_and_shares_the_threads():
+    import threading
+
+    from pipir.device import side_by_side
+
+    drawn, seen = [], []
+    before = torch.get_num_threads()
+
+    def items():
+        for i in range(7):
+            drawn.append(i)
+            yield i
+
+    both = threading.Barrier(2, timeout=30)
+
+    def work(i):
+        if i < 2:
+            both.wait()  # the first two calls can only finish if they run at the same time
+        seen.append(
+            (threading.current_thread().name, torch.get_num_threads(), torch.is_inference_mode_enabled())
+        )
+        return i * i
+
+    def fail(i):
+        if i == 3:
+            raise ValueError("tile 3")
+        return i
+
+    def fresh_thread_count():  # a new thread takes torch's process-wide count, not the caller's
+        counts = []
+        thread = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return counts[0]
+
+    torch.set_num_threads(4)  # two workers of two threads each; nothing heavy runs here
+    try:
+        results = []
+        for item, value in side_by_side(work, items(), 2):
+            assert len(drawn) <= item + 2  # never more than two items ahead of the caller
+            results.append((item, value))
+        assert torch.get_num_threads() == 4 and fresh_thread_count() == 4
+        with pytest.raises(ValueError, match="tile 3"):
+            list(side_by_side(fail, range(7), 2))
+        assert torch.get_num_threads() == 4 and fresh_thread_count() == 4
+    finally:
+        torch.set_num_threads(before)
+    assert results == [(i, i * i) for i in range(7)]
+    assert all(n == 2 and inference for _, n, inference in seen)
+    names = {name for name, _, _ in seen}
+    assert len(names) == 2 and threading.current_thread().name not in names
+    assert list(side_by_side(lambda i: -i, range(3), 1)) == [(0, 0), (1, -1), (2, -2)]  # in this thread
+
+
 class FixedSensor(torch.nn.Module):
     """A classifier that always gives the same logits (six classes: the tasks and "clean")."""
 

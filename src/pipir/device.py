@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from pipir.errors import PipirError
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def mps_available() -> bool:
@@ -92,3 +99,48 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
 def input_layout(device: torch.device) -> torch.memory_format:
     """The memory format :func:`prepare_model`'s model takes its inputs in on ``device``."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+def tile_workers(device: torch.device) -> int:
+    """How many tiles a restore runs side by side: two on a CPU with two or more torch threads, each
+    tile on half of them. A 512² tile of the default model ran ~1.2× faster per pixel as two tiles
+    on one thread each than one after another on two threads (fp32 and bf16, 2-core Xeon); its
+    operations do not spread well over two cores. On a GPU one tile at a time (batched instead)."""
+    return 2 if device.type == "cpu" and torch.get_num_threads() >= 2 else 1
+
+
+def side_by_side(
+    fn: Callable[[Item], Result], items: Iterable[Item], workers: int
+) -> Iterator[tuple[Item, Result]]:
+    """``(item, fn(item))`` for every item, in order, with up to ``workers`` calls running at once,
+    each in a thread of its own with an equal share of torch's CPU threads and in inference mode
+    (grad mode and autocast are per thread: ``fn`` enters its own precision context). Items are
+    drawn from ``items`` only as a worker frees up, so at most ``workers`` are held at a time besides
+    the one the caller is using. torch's thread count is restored when the iteration ends."""
+    if workers <= 1:
+        for item in items:
+            yield item, fn(item)
+        return
+    threads = torch.get_num_threads()
+    each = max(1, threads // workers)
+
+    def run(item: Item) -> Result:
+        torch.set_num_threads(each)  # this thread's own OpenMP count
+        with torch.inference_mode():
+            return fn(item)
+
+    pending: collections.deque = collections.deque()
+    with ThreadPoolExecutor(workers) as pool:
+        try:
+            for item in items:
+                pending.append((item, pool.submit(run, item)))
+                if len(pending) == workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+            torch.set_num_threads(threads)

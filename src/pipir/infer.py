@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipir.device import input_layout, precision_context, prepare_model, resolve_device, resolve_precision
+from pipir.device import (
+    input_layout,
+    precision_context,
+    prepare_model,
+    resolve_device,
+    resolve_precision,
+    side_by_side,
+    tile_workers,
+)
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
@@ -107,11 +115,18 @@ class Restorer:
         # Tiles share the whole image's prompts (an extra encoder-only pass, ~1/5 of the time);
         # False gives each tile prompts of its own (docs/benchmarks/tiling.md compares the two).
         self.share_prompts = True
+        # Tiles run side by side (None: as many as suit the device, pipir.device.tile_workers).
+        self.tile_workers: int | None = None
 
     @property
     def default_tile_batch(self) -> int:
         """Tiles per forward pass: batching pays on a GPU; on a CPU it only multiplies memory."""
         return 4 if self.device.type == "cuda" else 1
+
+    @property
+    def workers(self) -> int:
+        """Tile batches run at once: :attr:`tile_workers`, or the device's default."""
+        return self.tile_workers or tile_workers(self.device)
 
     @property
     def uses_prompts(self) -> bool:
@@ -197,15 +212,19 @@ class Restorer:
         rows = owned_spans(grid.tops, grid.th, grid.hp, self.multiple)
         cols = owned_spans(grid.lefts, grid.tw, grid.wp, self.multiple)
         sums: list[torch.Tensor | None] | None = None
-        with self._precision_context(precision):
-            for i, batch, tiles, windows in self._batches(fetch, grid, tile_batch):
-                owned = [(*rows[i], *cols[c]) for c in batch for _ in range(grid.b)]
+
+        def samples(item: tuple) -> list[torch.Tensor | None]:
+            i, batch, tiles, windows = item
+            owned = [(*rows[i], *cols[c]) for c in batch for _ in range(grid.b)]
+            with self._precision_context(precision):
                 parts = self.model.prompt_samples(tiles, windows, owned)
-                parts = [
-                    None if p is None else p.view(len(batch), grid.b, *p.shape[1:]).sum(0) for p in parts
-                ]
-                sums = parts if sums is None else [None if a is None else a + p for a, p in zip(sums, parts)]
-                tick(len(batch))
+            return [None if p is None else p.view(len(batch), grid.b, *p.shape[1:]).sum(0) for p in parts]
+
+        batches = self._batches(fetch, grid, tile_batch)
+        for (_, batch, _, _), parts in side_by_side(samples, batches, self.workers):
+            sums = parts if sums is None else [None if a is None else a + p for a, p in zip(sums, parts)]
+            tick(len(batch))
+        with self._precision_context(precision):
             return self.model.universal_prompts(sums, weights)
 
     @property
@@ -236,7 +255,8 @@ class Restorer:
         B×3 float crop of the input, ``emit(top, left, block)`` takes a finished B×3×n×m block of
         the output. Tiles run in raster order and each hands on the block that no later tile touches
         (with an in-place ``emit``, no later tile reads it either), so memory depends on the tile
-        size, and on the image width only through a strip as high as the tiles' overlap.
+        size and the :attr:`workers` tiles in flight, and on the image width only through a strip as
+        high as the tiles' overlap. Tiles run side by side are handed on in the same order.
 
         Tiles cover the image padded (by reflection, as the model pads a whole image) to a multiple
         of the model's down-sampling factor, start at multiples of it, and share the whole image's
@@ -323,8 +343,12 @@ class Restorer:
             torch.empty(b, 3, th, tw, device=self.device),
             torch.empty(b, 3, th, tw, device=self.device),
         )
-        for i, batch, tiles, windows in self._batches(fetch, grid, tile_batch):
-            pred = forward(tiles, len(batch), windows).view(len(batch), b, 3, th, tw)
+
+        def run(item: tuple) -> torch.Tensor:
+            _, batch, tiles, windows = item
+            return forward(tiles, len(batch), windows).view(len(batch), b, 3, th, tw)
+
+        for (i, batch, _, _), pred in side_by_side(run, self._batches(fetch, grid, tile_batch), self.workers):
             top, done_rows = tops[i], tops[i + 1] - tops[i]  # rows no later band touches
             above = shared_rows[i - 1] if i else 0
             for c, p in zip(batch, pred):
