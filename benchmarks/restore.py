@@ -1,13 +1,14 @@
 """Time and peak memory to restore a 12- and a 48-megapixel photo with the default model (tiled).
 
     python benchmarks/restore.py [--sizes 12 48] [--threads 2] [--tile auto|N] [--modes cli api]
-                                 [--name restore]
+                                 [--precision auto|fp32|bf16] [--name restore]
 
 Each size and mode runs in a fresh process: ``cli`` runs the whole ``pipir restore`` command on a PNG
 (load the model, read, restore in place, write the result); ``api`` times ``restorer.restore(image)``
 alone, which returns a new array (the caller then holds input and output), in a process without
 the command's memory settings (``pipir.launch``: what a library caller gets). Both use ``tile="auto"``
-and the default precision. The process reports its own peak RSS (VmHWM: ``ru_maxrss`` would carry
+and the default precision unless told (``--precision fp32`` on an AMX CPU: the path a CPU without
+native bf16 takes). The process reports its own peak RSS (VmHWM: ``ru_maxrss`` would carry
 over the parent's peak from before ``exec``), which includes the ~0.3 GB of torch itself. Also measures bf16
 against fp32 on a 512² crop. Writes docs/benchmarks/restore.json and .md (earlier runs: that page's
 git history). Targets: 12 MP in ≤ 180 s and ≤ 2 GB on a 2-core CPU; 48 MP peak within 1.2× of 12 MP.
@@ -48,7 +49,8 @@ if sys.argv[4] == "cli":  # the whole command, as a user runs it: load, read, re
     base = peak_kb()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        app(["restore", sys.argv[1], "-o", out, "--tile", sys.argv[3]], standalone_mode=False)
+        app(["restore", sys.argv[1], "-o", out, "--tile", sys.argv[3], "--precision", sys.argv[5]],
+            standalone_mode=False)
     seconds = time.perf_counter() - start
     extra = {}
 else:  # the Python API returning a new array: the caller then holds input and output
@@ -56,9 +58,9 @@ else:  # the Python API returning a new array: the caller then holds input and o
     image = read_image(sys.argv[1])
     base = peak_kb()
     start = time.perf_counter()
-    result = restorer.restore(image, task="auto", tile=tile)
+    result = restorer.restore(image, task="auto", tile=tile, precision=sys.argv[5])
     seconds = time.perf_counter() - start
-    extra = {"tile": result.tile, "precision": restorer.resolve_precision("auto"), "top": result.top(1)}
+    extra = {"tile": result.tile, "precision": restorer.resolve_precision(sys.argv[5]), "top": result.top(1)}
 print(json.dumps({"seconds": seconds, "peak_kb": peak_kb(), "before_kb": base, **extra}))
 """
 
@@ -114,6 +116,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 48])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tile", default="auto", help="tile size: auto (the default) or pixels")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--name", default="restore", help="report name under docs/benchmarks/")
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     args = parser.parse_args()
@@ -124,7 +127,16 @@ def main() -> None:
             width, height = make_photo(path, mp)
             for mode in args.modes:
                 result = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(path), str(args.threads), args.tile, mode],
+                    [
+                        sys.executable,
+                        "-c",
+                        CHILD,
+                        str(path),
+                        str(args.threads),
+                        args.tile,
+                        mode,
+                        args.precision,
+                    ],
                     capture_output=True,
                     text=True,
                     check=True,
@@ -139,7 +151,7 @@ def main() -> None:
                         "peak RSS (GB)": f"{m['peak_kb'] / 2**20:.2f}",
                         "RSS before (GB)": f"{m['before_kb'] / 2**20:.2f}",
                         "tile": m.get("tile", args.tile),
-                        "precision": m.get("precision", "auto"),
+                        "precision": m.get("precision", args.precision),
                         "classifier top": str(m.get("top", "")),
                     }
                 )
@@ -164,7 +176,8 @@ def main() -> None:
         del row["mode"]
     notes = (
         f"`python benchmarks/restore.py --threads {args.threads} --tile {args.tile} --sizes "
-        f"{' '.join(map(str, args.sizes))} --modes {' '.join(args.modes)}`, "
+        f"{' '.join(map(str, args.sizes))} --modes {' '.join(args.modes)}"
+        f"{'' if args.precision == 'auto' else ' --precision ' + args.precision}`, "
         f"default model `{DEFAULT_MODEL}`, task auto. {ratio}"
         '"RSS before" is the peak before the timed part (the command: after importing torch; the API: '
         "after loading the model and reading the photo). bf16 against fp32 on the 512² astronaut, whole "
