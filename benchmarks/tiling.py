@@ -72,7 +72,8 @@ def main() -> None:
             rows.append(row)
             print(row, flush=True)
     notes = (
-        f"`python benchmarks/tiling.py --threads {args.threads}`: PSNR(tiled, whole) of the default model "
+        f"`python benchmarks/tiling.py --threads {args.threads} --tiles {' '.join(map(str, args.tiles))}`: "
+        "PSNR(tiled, whole) of the default model "
         "(fp32, task denoise, σ = 25 noise, overlap 32) and the tiled restore time (tiles are fitted to "
         "the image: the tile that ran is the smallest one that needs no more tiles than the size asked, "
         "never below 512 unless asked), with the tiles sharing "
