@@ -500,23 +500,6 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
     assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
 
 
-def test_auto_tile_shares_the_budget_among_the_tiles_run_side_by_side(restorer, monkeypatch):
-    """Two tiles in flight hold twice the activations: ``tile="auto"`` sizes each for half the budget."""
-    import pipir.memory as memory
-
-    monkeypatch.setattr(memory, "available_memory", lambda: 4 * (200 << 20))  # a 200 MiB budget
-    image = (photo(700, 900, seed=4) * 255).astype(np.uint8)
-    ran = {}
-    try:
-        for workers in (1, 2):
-            restorer.tile_workers = workers
-            ran[workers] = restorer.restore(image, task="denoise", tile="auto").tile
-    finally:
-        restorer.tile_workers = None
-    one, two = memory.auto_tile(restorer.model, 1), memory.auto_tile(restorer.model, 2)
-    assert two < one < 700 and ran == {1: (one, one), 2: (two, two)}
-
-
 def test_auto_tile_counts_the_page_cache_as_available(monkeypatch, tmp_path):
     import pipir.memory as memory
 

@@ -266,7 +266,7 @@ class Restorer:
         tile_batch = tile_batch or self.default_tile_batch
         progress = progress or (lambda done, total: None)
         if tile == "auto":
-            tile = auto_tile(self.model, tile_batch * self.workers, self.device)  # every tile in flight
+            tile = auto_tile(self.model, tile_batch, self.device)
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape

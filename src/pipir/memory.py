@@ -27,11 +27,9 @@ def available_memory(meminfo: str = "/proc/meminfo") -> int:
 
 
 def auto_tile(model: nn.Module, tile_batch: int = 1, device: torch.device | str = "cpu") -> int:
-    """The largest tile (a multiple of 64, 128–2048) of which ``tile_batch`` (every tile held at once:
-    a batch, times the tiles run side by side) fit their activations in the budget: on a CPU 1.25 GiB
-    or a quarter of the free memory, whichever is less (larger tiles are not faster there: with two
-    tiles side by side the default model restored a 12 MP photo in 166 s and 1.10 GB in 320 tiles
-    against 211 s and 2.02 GB in 512 tiles, fp32; 129 s / 0.93 GB against 135 s / 1.44 GB in bf16);
+    """The largest tile (a multiple of 64, 128–2048) whose activations fit in the budget: on a CPU
+    1.25 GiB or a quarter of the free memory, whichever is less (larger tiles are not faster there:
+    a 12 MP photo took 85.2 s in 640 tiles and 85.7 s in 768 tiles, with a 0.17 GB higher peak);
     on a GPU a quarter of its free memory. Peak activation memory is ~200 bytes per input pixel per
     first-level channel (measured for the tiny models: 3.1 kB/pixel fp32, 1.9 kB/pixel bf16)."""
     device = torch.device(device)
