@@ -67,10 +67,10 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
     for attn in attentions:
         attn.record_map = True
     try:
-        with torch.inference_mode():
-            restored = restorer.model(x, weights).clamp(0, 1)
-            if strength is not None:  # as the restore path: an intact-looking photo stays close
-                restored = x + strength.view(-1, 1, 1, 1) * (restored - x)
+        with torch.inference_mode():  # the restore path's own forward: precision, clamp, strength
+            restored = restorer._forward(
+                restorer._input(x), weights, restorer.resolve_precision("auto"), strength
+            )
     finally:
         for attn in attentions:
             attn.record_map = False
