@@ -64,8 +64,8 @@ def bf16_is_native(device: torch.device) -> bool:
 
 
 # With AVX-512 BF16 but no AMX, whether bf16 pays depends on the CPU and the torch build: a 512²
-# forward of the default model ran 18× slower than fp32 on an earlier AMD EPYC and 2.3× faster on a
-# Zen 5 EPYC (docs/benchmarks/restore-zen5.md). So it is measured, once per process, on the
+# forward of the default model ran 18× slower than fp32 on an earlier AMD EPYC and 3.1× faster on a
+# Zen 5 EPYC (2.33 s against 7.22 s, docs/benchmarks/restore-zen5.md). So it is measured, once per process, on the
 # operations that dominate the models (1×1 and depthwise 3×3 convolutions channels-last, as
 # prepare_model lays them out, GELU, and the channel attention's Gram product).
 BF16_PROBE_MARGIN = 0.75  # bf16 must take at most this share of fp32's time
