@@ -737,52 +737,23 @@ def test_blind_restore_gives_back_what_the_classifier_answered(restorer):
     assert blind.restore_tensor(x, task="denoise", precision="fp32").answer() is None
 
 
-def test_auto_precision_takes_bf16_with_amx_and_where_the_probe_finds_it_faster(monkeypatch, tmp_path):
+def test_auto_precision_takes_bf16_with_amx_and_on_zen5_with_avx512_bf16(monkeypatch, tmp_path):
     from pipir import device
 
     cpu = torch.device("cpu")
-    probed = []
-
-    def probe(answer):
-        def faster():
-            probed.append(answer)
-            return answer
-
-        return faster
-
-    cases = [  # (cpuinfo flags, the probe's answer or None if it must not run, the precision chosen)
-        ("fpu avx2 avx512f amx_bf16 avx512_bf16", None, "bf16"),
-        ("fpu avx2 avx512f avx512_bf16", True, "bf16"),
-        ("fpu avx2 avx512f avx512_bf16", False, "fp32"),
-        ("fpu avx2 avx512f", None, "fp32"),
+    cases = [  # (vendor, cpu family, flags, the precision chosen)
+        ("GenuineIntel", 6, "fpu avx2 avx512f amx_bf16 avx512_bf16", "bf16"),
+        ("GenuineIntel", 6, "fpu avx2 avx512f avx512_bf16", "fp32"),  # Cooper Lake: not measured
+        ("AuthenticAMD", 26, "fpu avx2 avx512f avx512_bf16", "bf16"),  # Zen 5
+        ("AuthenticAMD", 25, "fpu avx2 avx512f avx512_bf16", "fp32"),  # Zen 4: bf16 ran 18x slower
+        ("AuthenticAMD", 26, "fpu avx2 avx512f", "fp32"),
+        ("GenuineIntel", 6, "fpu avx2", "fp32"),
     ]
-    for flags, answer, wanted in cases:
-        (tmp_path / "cpuinfo").write_text(f"processor : 0\nflags : {flags}\n")
+    for vendor, family, flags, wanted in cases:
+        text = f"processor : 0\nvendor_id : {vendor}\ncpu family : {family}\nflags : {flags}\n"
+        (tmp_path / "cpuinfo").write_text(text)
         monkeypatch.setattr(device, "CPUINFO", tmp_path / "cpuinfo")
-        monkeypatch.setattr(device, "cpu_bf16_is_faster", probe(answer))
-        probed.clear()
-        assert device.resolve_precision(cpu, "auto") == wanted, flags
-        assert probed == ([] if answer is None else [answer]), flags
+        assert device.resolve_precision(cpu, "auto") == wanted, (vendor, family, flags)
         assert device.resolve_precision(cpu, "fp32") == "fp32"
     monkeypatch.setattr(device, "CPUINFO", tmp_path / "missing")
     assert device.resolve_precision(cpu, "auto") == "fp32"
-
-
-def test_bf16_probe_compares_the_two_timings_once_and_leaves_the_random_state(monkeypatch):
-    from pipir import device
-
-    for bf16, fp32, wanted in [(1.0, 2.0, True), (1.5, 2.0, True), (1.6, 2.0, False), (18.0, 1.0, False)]:
-        calls = []
-        seconds = {"bf16": bf16, "fp32": fp32}
-        monkeypatch.setattr(device, "probe_seconds", lambda p, c=calls, t=seconds: c.append(p) or t[p])
-        device.cpu_bf16_is_faster.cache_clear()
-        assert device.cpu_bf16_is_faster() is wanted, (bf16, fp32)
-        assert device.cpu_bf16_is_faster() is wanted  # cached: measured once per process
-        assert sorted(calls) == ["bf16", "fp32"]
-    monkeypatch.undo()
-    device.cpu_bf16_is_faster.cache_clear()
-    torch.manual_seed(3)
-    state = torch.random.get_rng_state()
-    seconds = device.probe_seconds("fp32")
-    assert 0 < seconds < 10
-    assert torch.equal(torch.random.get_rng_state(), state)

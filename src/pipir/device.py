@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import functools
-import time
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -55,52 +54,28 @@ def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     try:
-        flags = set(CPUINFO.read_text().split())
+        info = CPUINFO.read_text()
     except OSError:
         return False
+    flags = set(info.split())
     if "amx_bf16" in flags:
         return True
-    return "avx512_bf16" in flags and cpu_bf16_is_faster()
+    family = re.search(r"^cpu family\s*:\s*(\d+)", info, re.MULTILINE)
+    zen5 = "AuthenticAMD" in info and family is not None and int(family.group(1)) >= ZEN5_FAMILY
+    return "avx512_bf16" in flags and zen5
 
 
-# With AVX-512 BF16 but no AMX, whether bf16 pays depends on the CPU and the torch build: a 512²
-# forward of the default model ran 18× slower than fp32 on an earlier AMD EPYC and 3.1× faster on a
-# Zen 5 EPYC (2.33 s against 7.22 s, docs/benchmarks/restore-zen5.md). So it is measured, once per process, on the
-# operations that dominate the models (1×1 and depthwise 3×3 convolutions channels-last, as
-# prepare_model lays them out, GELU, and the channel attention's Gram product).
-BF16_PROBE_MARGIN = 0.75  # bf16 must take at most this share of fp32's time
-
-
-@functools.cache
-def cpu_bf16_is_faster() -> bool:
-    return probe_seconds("bf16") <= BF16_PROBE_MARGIN * probe_seconds("fp32")
-
-
-def probe_seconds(precision: str) -> float:
-    """The best of three timed runs of the probe on the CPU in ``precision``, after one warm-up.
-    Torch's global random state is left as it was (the probe's weights and input are random)."""
-    with torch.random.fork_rng(devices=[]):
-        probe = torch.nn.Sequential(
-            torch.nn.Conv2d(48, 144, 1),
-            torch.nn.Conv2d(144, 144, 3, padding=1, groups=144),
-            torch.nn.GELU(),
-            torch.nn.Conv2d(144, 48, 1),
-        ).to(memory_format=torch.channels_last)
-        x = torch.rand(1, 48, 96, 96).to(memory_format=torch.channels_last)
-    best = float("inf")
-    with torch.inference_mode(), precision_context(torch.device("cpu"), precision):
-        for run in range(4):
-            start = time.perf_counter()
-            y = probe(x).flatten(2)
-            torch.bmm(y, y.transpose(1, 2))
-            if run:
-                best = min(best, time.perf_counter() - start)
-    return best
+# With AVX-512 BF16 but no AMX, whether bf16 pays depends on the CPU: a 512² forward of the default
+# model ran 18× slower than fp32 on an earlier AMD EPYC and 3.1× faster on a Zen 5 EPYC (2.33 s
+# against 7.22 s, docs/benchmarks/restore-zen5.md). The choice is made from the CPU's identity, not
+# timed at start: a timing taken while other work shares the cores can differ between processes,
+# and then so would the same photo's restore.
+ZEN5_FAMILY = 26  # AMD's CPU family number of Zen 5
 
 
 def resolve_precision(device: torch.device, precision: str) -> str:
-    """``auto`` → bf16 where the hardware computes it natively and fast (AMX CPUs, CPUs with
-    AVX-512 BF16 where a short probe finds bf16 faster, bf16 GPUs), else fp32.
+    """``auto`` → bf16 where the hardware computes it natively and fast (AMX CPUs, Zen 5 CPUs with
+    AVX-512 BF16, bf16 GPUs), else fp32.
     bf16 output stays ~58 dB PSNR from fp32 on the default model (docs/benchmarks/restore.md)."""
     if precision not in ("auto", "fp32", "bf16"):
         raise PipirError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}")
