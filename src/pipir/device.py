@@ -49,6 +49,13 @@ def resolve_device(device: str) -> torch.device:
 
 CPUINFO = Path("/proc/cpuinfo")
 
+# With AVX-512 BF16 but no AMX, whether bf16 pays depends on the CPU: a 512² forward of the default
+# model ran 18× slower than fp32 on an earlier AMD EPYC and 3.1× faster on a Zen 5 EPYC (2.33 s
+# against 7.22 s, docs/benchmarks/restore-zen5.md). The choice is made from the CPU's identity, not
+# timed at start: a timing taken while other work shares the cores can differ between processes,
+# and then so would the same photo's restore.
+ZEN5_FAMILY = 26  # AMD's CPU family number of Zen 5
+
 
 def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cuda":
@@ -63,14 +70,6 @@ def bf16_is_native(device: torch.device) -> bool:
     family = re.search(r"^cpu family\s*:\s*(\d+)", info, re.MULTILINE)
     zen5 = "AuthenticAMD" in info and family is not None and int(family.group(1)) >= ZEN5_FAMILY
     return "avx512_bf16" in flags and zen5
-
-
-# With AVX-512 BF16 but no AMX, whether bf16 pays depends on the CPU: a 512² forward of the default
-# model ran 18× slower than fp32 on an earlier AMD EPYC and 3.1× faster on a Zen 5 EPYC (2.33 s
-# against 7.22 s, docs/benchmarks/restore-zen5.md). The choice is made from the CPU's identity, not
-# timed at start: a timing taken while other work shares the cores can differ between processes,
-# and then so would the same photo's restore.
-ZEN5_FAMILY = 26  # AMD's CPU family number of Zen 5
 
 
 def resolve_precision(device: torch.device, precision: str) -> str:
