@@ -52,7 +52,9 @@ def probe(config, compiled: bool, steps: int = 12) -> tuple[float, float]:
         start = time.perf_counter()
         windows = torch.rand(b, 3, p + 32, p + 32, device=device, generator=g)
         labels = torch.randint(len(CLASSES), (b,), device=device, generator=g)
-        degraded, clean = synthesize(windows, labels, g, 16, config.data.jpeg_prob, config.data.camera_prob)
+        d = config.data
+        deblock = d.jpeg_target == "photo"
+        degraded, clean = synthesize(windows, labels, g, 16, d.jpeg_prob, d.camera_prob, deblock=deblock)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             restored = module.model(degraded, torch.full((b, 5), 0.2, device=device))
             loss = (restored.float() - clean).abs().mean()

@@ -143,3 +143,7 @@ def test_synthesize_is_seeded_cuts_the_margin_and_keeps_clean_targets(photo):
     compressed, target = run(4, jpeg_prob=1.0)
     assert torch.allclose(compressed * 255, (compressed * 255).round(), atol=1e-3)
     assert torch.equal(target[is_clean], compressed[is_clean])
+    blocky, deblock_target = run(4, jpeg_prob=1.0, deblock=True)
+    assert torch.equal(blocky, compressed)  # the same samples; only the clean class's target differs
+    assert torch.equal(deblock_target, inner)  # every target uncompressed, the clean class's too
+    assert (blocky[is_clean] - inner[is_clean]).abs().mean() > 1e-3

@@ -420,13 +420,15 @@ def synthesize(
     jpeg_prob: float = 0.0,
     camera_prob: float = 0.0,
     second: torch.Tensor | None = None,
+    deblock: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(degraded, target) for clean ``windows`` (B×3×H×W in [0, 1]) and ``labels`` (indices into
     ``CLASSES``). ``second`` (task indices, −1 for none) gives a sample a second degradation; the
     two happen in ``MIX_ORDER``. Degradations see ``margin`` pixels of real neighbours, then the
     margin is cut. A share ``jpeg_prob`` of every class is then JPEG-compressed (quality from
     ``RANGES["jpeg"]``); the target is the clean window, except for the clean class, whose target is
-    its own (compressed) input.
+    its own (compressed) input, so that a photo with nothing to fix is left as it came, or, with
+    ``deblock``, the uncompressed window, so that a JPEG photo with nothing else to fix loses its blocks.
     """
     out = windows.clone()
     first = labels
@@ -443,6 +445,7 @@ def synthesize(
     compress = (torch.rand(len(out), generator=g, device=g.device) < jpeg_prob).nonzero().flatten()
     if compress.numel():
         out[compress] = jpeg(out[compress], draw("jpeg", "quality", compress.numel(), g))
-    is_clean = labels == CLASSES.index("clean")
-    target[is_clean] = out[is_clean]
+    if not deblock:
+        is_clean = labels == CLASSES.index("clean")
+        target[is_clean] = out[is_clean]
     return out.contiguous(), target.contiguous()

@@ -59,6 +59,9 @@ class DataConfig:
     clean_prob: float = 0.0  # photos: share of "clean" samples (target = input; the classifier's 6th class)
     jpeg_prob: float = 0.0  # photos: share of samples JPEG-compressed after their degradation
     camera_prob: float = 0.0  # photos: share of denoising samples with camera noise instead of white
+    # photos: the target of a clean sample that was JPEG-compressed: "input" (itself: leave a JPEG
+    # photo as it is) or "photo" (the uncompressed window: take the blocks out)
+    jpeg_target: str = "input"
     # photos: share of samples whose one-hot prompt is blended with a random mixture, so that the
     # restorer still does the right thing when a classifier's weights are unsure or wrong (blind use)
     prompt_mix: float = 0.0
@@ -294,6 +297,9 @@ def validate(config: Config) -> None:
     for key in ("clean_prob", "jpeg_prob", "camera_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
+    if config.data.jpeg_target not in ("input", "photo"):
+        target = config.data.jpeg_target
+        raise PipirError(f"config key 'data.jpeg_target' must be input or photo, not {target!r}")
     if not config.data.scales or not all(0 < f <= 1 for f in config.data.scales):
         raise PipirError(f"config key 'data.scales' must list factors in (0, 1], not {config.data.scales}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):
