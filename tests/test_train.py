@@ -60,7 +60,7 @@ def test_shipped_configs_parse(name, tmp_path):
         (["data.kind=benchmark"], "'data.root' must name the dataset root"),
         (["data.kind=benchmark", "data.root=/no/such/root"], "dataset root /no/such/root does not exist"),
         (["loss.pixel=l2"], "'loss.pixel' must be one of"),
-        (["data.jpeg_target=clean"], "'data.jpeg_target' must be input or photo, not 'clean'"),
+        (["data.jpeg_target=clean"], "'data.jpeg_target' must be one of input, photo, not 'clean'"),
         (["trainer.max_steps=0"], "must be positive"),
         (["model.backbone_weights=/no/file.pth"], "does not exist"),
         (["model.init_weights=/no/file.safetensors"], "'model.init_weights'.*neither a file nor a shipped"),

@@ -271,6 +271,7 @@ def validate(config: Config) -> None:
         "loss.regularization": (config.loss.regularization, ("angle", "cosine", "none")),
         "data.kind": (config.data.kind, ("synthetic", "photos", "benchmark")),
         "data.prompts": (config.data.prompts, ("label", "uniform")),
+        "data.jpeg_target": (config.data.jpeg_target, ("input", "photo")),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
@@ -297,9 +298,6 @@ def validate(config: Config) -> None:
     for key in ("clean_prob", "jpeg_prob", "camera_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
-    if config.data.jpeg_target not in ("input", "photo"):
-        target = config.data.jpeg_target
-        raise PipirError(f"config key 'data.jpeg_target' must be input or photo, not {target!r}")
     if not config.data.scales or not all(0 < f <= 1 for f in config.data.scales):
         raise PipirError(f"config key 'data.scales' must list factors in (0, 1], not {config.data.scales}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):
