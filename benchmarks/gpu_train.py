@@ -53,8 +53,7 @@ def probe(config, compiled: bool, steps: int = 12) -> tuple[float, float]:
         windows = torch.rand(b, 3, p + 32, p + 32, device=device, generator=g)
         labels = torch.randint(len(CLASSES), (b,), device=device, generator=g)
         d = config.data
-        deblock = d.jpeg_target == "photo"
-        degraded, clean = synthesize(windows, labels, g, 16, d.jpeg_prob, d.camera_prob, deblock=deblock)
+        degraded, clean = synthesize(windows, labels, g, 16, d.jpeg_prob, d.camera_prob, deblock=d.deblock)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             restored = module.model(degraded, torch.full((b, 5), 0.2, device=device))
             loss = (restored.float() - clean).abs().mean()

@@ -82,6 +82,11 @@ class DataConfig:
     )
     num_workers: int = 0
 
+    @property
+    def deblock(self) -> bool:
+        """Whether compressed clean samples train toward the uncompressed window (jpeg_target photo)."""
+        return self.jpeg_target == "photo"
+
 
 @dataclass
 class LossConfig:

@@ -203,9 +203,8 @@ class RestorationModule(L.LightningModule):
         windows = batch["window"].float() / 255
         labels = batch["label"]
         second = mixture_tasks(labels, d.mix_prob, g) if d.mix_prob > 0 else None
-        deblock = d.jpeg_target == "photo"
         degraded, clean = synthesize(
-            windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob, second, deblock
+            windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob, second, d.deblock
         )
         # Clean samples teach the restorer to leave an intact photo alone under any prompt.
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
