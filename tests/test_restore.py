@@ -12,6 +12,7 @@ from PIL import Image
 import pipir
 from pipir.checkpoints import save_bundle
 from pipir.hub import load
+from pipir.infer import Restorer
 from pipir.io import read_image, write_image
 from pipir.metrics import psnr
 from pipir.models.sensor import DegradationSensor
@@ -152,6 +153,26 @@ def test_auto_uses_the_classifier_and_reports_its_probabilities(restorer):
     expected = restorer.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *image.shape[:2])[0]
     assert list(out.weights.values()) == pytest.approx(expected.tolist(), abs=1e-6)
     assert max(expected.tolist()) - min(expected.tolist()) > 1e-3  # not a constant uniform answer
+
+
+class _CropVoter(torch.nn.Module):
+    """A classifier stub whose logits are the crop's mean of each of three channels: which crop it
+    sees decides its answer."""
+
+    def forward(self, x):
+        return 4 * x.mean((-2, -1))
+
+
+def test_crop_answers_combine_as_a_normalised_geometric_mean():
+    x = torch.zeros(1, 3, 64, 64)
+    x[:, 0, :32, :32], x[:, 1, 32:, :] = 1.0, 0.5  # crops disagree, by their place
+    restorer = Restorer(torch.nn.Identity(), _CropVoter(), tasks=("a", "b"), info={"sensor_patch": 32})
+    got = restorer.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], 64, 64, max_crops=4)
+    crops = [x[:, :, t : t + 32, s : s + 32] for t in (0, 32) for s in (0, 32)]
+    log_p = torch.stack([_CropVoter()(c).log_softmax(-1) for c in crops])
+    assert torch.allclose(got, log_p.mean(0).softmax(-1), atol=1e-6)
+    assert not torch.allclose(got, log_p.exp().mean(0), atol=1e-3)  # not the arithmetic mean
+    assert got.sum().item() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

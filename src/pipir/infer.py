@@ -135,9 +135,11 @@ class Restorer:
     # ---- prompt weights -------------------------------------------------------------------------
     @torch.inference_mode()
     def classify(self, fetch: Fetch, h: int, w: int, max_crops: int = 16) -> torch.Tensor:
-        """Classifier probabilities (B×K), averaged over up to ``max_crops`` native-resolution crops
-        (the classifier was trained on crops of this size; a whole large image would shift its
-        pooled statistics). ``fetch(top, left, height, width)`` returns a B×3 crop."""
+        """Classifier probabilities (B×K) from up to ``max_crops`` native-resolution crops (the
+        classifier was trained on crops of this size; a whole large image would shift its pooled
+        statistics), combined as the normalised geometric mean of the crops' answers: a degradation
+        covers the whole photo, so each crop is evidence, and a class that some crops rule out loses
+        more than under an arithmetic mean. ``fetch(top, left, height, width)`` returns a B×3 crop."""
         if self.sensor is None:
             raise PipirError(
                 f"model {self.name} has no degradation classifier: pass a task instead of 'auto'"
@@ -146,12 +148,12 @@ class Restorer:
         n = max(1, int(math.sqrt(max_crops)))
         tops = sorted({int(t) for t in np.linspace(0, max(0, h - p), n)})
         lefts = sorted({int(t) for t in np.linspace(0, max(0, w - p), n)})
-        probs = [
-            self.sensor(fetch(t, s, min(p, h), min(p, w)).to(self.device)).float().softmax(-1)
+        log_probs = [
+            self.sensor(fetch(t, s, min(p, h), min(p, w)).to(self.device)).float().log_softmax(-1)
             for t in tops
             for s in lefts
         ]
-        return torch.stack(probs).mean(0)
+        return torch.stack(log_probs).mean(0).softmax(-1)
 
     def classify_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`classify` on a whole B×3×H×W tensor held in memory."""
