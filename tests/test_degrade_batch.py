@@ -115,7 +115,7 @@ def test_motion_kernels_are_normalised_and_as_long_as_numpys():
 
 def test_drawn_parameters_stay_in_their_ranges():
     g = torch.Generator().manual_seed(0)
-    for kind in ("rain", "haze", "camera", "lowlight", "jpeg"):
+    for kind in ("rain", "haze", "camera", "lowlight", "jpeg", "tone"):
         for name, spec in degrade.RANGES[kind].items():
             values = B.draw(kind, name, 500, g)
             assert spec[0] <= float(values.min()) and float(values.max()) <= spec[1]
@@ -147,3 +147,37 @@ def test_synthesize_is_seeded_cuts_the_margin_and_keeps_clean_targets(photo):
     assert torch.equal(blocky, compressed)  # the same samples; only the clean class's target differs
     assert torch.equal(deblock_target, inner)  # every target uncompressed, the clean class's too
     assert (blocky[is_clean] - inner[is_clean]).abs().mean() > 1e-3
+
+
+def test_tone_is_identity_at_neutral_settings_and_moves_each_setting_its_way(photo):
+    x = tensor(photo)
+    one = torch.ones(1)
+    assert torch.allclose(B.tone(x, one, one, one, one), x, atol=1e-6)
+    luma = (x * torch.tensor(B.LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    dark = B.tone(x, one * 0.6, one * 1.3, one, one)
+    assert dark.mean() < 0.7 * x.mean()
+    pale = B.tone(x, one, one, one * 0.6, one)
+    assert float(pale.std()) == pytest.approx(0.6 * float(x.std()), rel=0.05)  # nothing clipped
+    grey = B.tone(x, one, one, one, torch.zeros(1))
+    assert torch.allclose(grey, luma.expand_as(x).clamp(0, 1), atol=1e-6)
+
+
+def test_synthesize_retones_a_share_of_windows_targets_included(photo):
+    windows = tensor(photo).repeat(12, 1, 1, 1)
+    labels = torch.arange(12) % len(B.CLASSES)
+    is_clean = labels == B.CLASSES.index("clean")
+
+    def run(**kw):
+        return B.synthesize(windows, labels, torch.Generator().manual_seed(5), margin=16, **kw)
+
+    plain, plain_target = run()
+    same, same_target = run(tone_prob=0.0)
+    assert torch.equal(plain, same) and torch.equal(plain_target, same_target)  # no draws at share 0
+    toned, target = run(tone_prob=1.0)
+    inner = windows[..., 16:-16, 16:-16]
+    moved = (target - inner).abs().flatten(1).mean(1) > 1e-3
+    assert moved.all()  # every target is its retoned window, not the photo as it came
+    assert torch.equal(toned[is_clean], target[is_clean])  # an intact retoned photo is left as it is
+    half, half_target = run(tone_prob=0.5)
+    share = ((half_target - inner).abs().flatten(1).mean(1) > 1e-3).float().mean()
+    assert 0 < share < 1

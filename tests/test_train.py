@@ -62,6 +62,7 @@ def test_shipped_configs_parse(name, tmp_path):
         (["loss.pixel=l2"], "'loss.pixel' must be one of"),
         (["data.jpeg_target=clean"], "'data.jpeg_target' must be one of input, photo, not 'clean'"),
         (["trainer.max_steps=0"], "must be positive"),
+        (["data.tone_prob=1.5"], r"'data.tone_prob' must lie in \[0, 1\], not 1.5"),
         (["model.backbone_weights=/no/file.pth"], "does not exist"),
         (["model.init_weights=/no/file.safetensors"], "'model.init_weights'.*neither a file nor a shipped"),
         (["model.init_weights=pipir-small"], "'model.init_weights'.*holds a .*'small'.*not the"),
@@ -335,6 +336,7 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
         "data.split=null",
         "data.clean_prob=0.3",
         "data.jpeg_prob=0.5",
+        "data.tone_prob=0.5",
     ]
     config = load_config(CONFIGS / "pipir-tiny-gpu.yaml", [*overrides, "trainer.precision=32-true"])
     export = fit(config, progress=False)

@@ -127,6 +127,30 @@ def lowlight(x, luminance, gamma, shot, read, g):
     return (dark + _randn(x, g) * std).clamp(0, 1)
 
 
+def tone(x, exposure, gamma, contrast, saturation):
+    """A photo's global tone changed as exposure, a tone curve and contrast or saturation settings
+    change it: ``exposure·x^γ``, colours towards each pixel's luma, then values towards the mean luma."""
+    y = (x.clamp_min(0) ** _col(gamma) * _col(exposure)).clamp(0, 1)
+    luma = (y * torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    y = luma + _col(saturation) * (y - luma)
+    mean = luma.mean((2, 3), keepdim=True)
+    return (mean + _col(contrast) * (y - mean)).clamp(0, 1)
+
+
+def retone(x: torch.Tensor, share: float, g: torch.Generator) -> torch.Tensor:
+    """``x`` with a ``share`` of its samples given a random global tone (:func:`tone`, ranges from
+    ``RANGES["tone"]``); draws nothing from ``g`` when the share is 0."""
+    if share <= 0:
+        return x
+    chosen = (torch.rand(len(x), generator=g, device=g.device) < share).nonzero().flatten()
+    if not chosen.numel():
+        return x
+    params = [draw("tone", name, chosen.numel(), g) for name in RANGES["tone"]]
+    out = x.clone()
+    out[chosen] = tone(x[chosen], *params)
+    return out
+
+
 def streak_kernels(length, width, angle, half: int) -> torch.Tensor:
     """n×k×k rain streaks (peak 1), as ``pipir.degrade.rain.streak_kernel``."""
     r = torch.arange(-half, half + 1, device=length.device, dtype=torch.float32)
@@ -421,6 +445,7 @@ def synthesize(
     camera_prob: float = 0.0,
     second: torch.Tensor | None = None,
     deblock: bool = False,
+    tone_prob: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(degraded, target) for clean ``windows`` (B×3×H×W in [0, 1]) and ``labels`` (indices into
     ``CLASSES``). ``second`` (task indices, −1 for none) gives a sample a second degradation; the
@@ -429,7 +454,10 @@ def synthesize(
     ``RANGES["jpeg"]``); the target is the clean window, except for the clean class, whose target is
     its own (compressed) input, so that a photo with nothing to fix is left as it came, or, with
     ``deblock``, the uncompressed window, so that a JPEG photo with nothing else to fix loses its blocks.
+    First, a share ``tone_prob`` of the windows gets a random global tone (:func:`retone`), target
+    included: photos come pale, dark or muted and intact, so tone alone is no sign of haze or low light.
     """
+    windows = retone(windows, tone_prob, g)
     out = windows.clone()
     first = labels
     if second is not None:

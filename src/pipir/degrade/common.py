@@ -41,6 +41,14 @@ RANGES: dict[str, dict[str, Any]] = {
         "shot": (0.0005, 0.004),  # Poisson-like variance per unit signal
         "read": (0.002, 0.01),  # Gaussian read-noise std
     },
+    # Global tone as cameras and editors leave it (not a degradation: the photo stays intact). Dark
+    # enough to meet low light's brightest (0.15 mean luminance from ~0.4) only without its noise.
+    "tone": {
+        "exposure": (0.6, 1.25),  # gain after the curve
+        "gamma": (0.75, 1.35),  # tone curve x^γ
+        "contrast": (0.6, 1.0),  # towards the photo's mean luminance
+        "saturation": (0.4, 1.2),  # towards each pixel's luma
+    },
 }
 LIMITS: dict[str, dict[str, tuple[float, float]]] = {
     "noise": {"sigma": (0.0, 255.0)},

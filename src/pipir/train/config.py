@@ -59,6 +59,10 @@ class DataConfig:
     clean_prob: float = 0.0  # photos: share of "clean" samples (target = input; the classifier's 6th class)
     jpeg_prob: float = 0.0  # photos: share of samples JPEG-compressed after their degradation
     camera_prob: float = 0.0  # photos: share of denoising samples with camera noise instead of white
+    # photos: share of windows given a random global tone (exposure, curve, contrast, saturation)
+    # before their degradation, target included, so that a pale, dark or muted photo is not taken
+    # for a hazy or under-exposed one (pipir.degrade.batch.retone)
+    tone_prob: float = 0.0
     # photos: the target of a clean sample that was JPEG-compressed: "input" (itself: leave a JPEG
     # photo as it is) or "photo" (the uncompressed window: take the blocks out)
     jpeg_target: str = "input"
@@ -300,7 +304,7 @@ def validate(config: Config) -> None:
             raise PipirError(f"config key {key!r} must be positive, not {value}")
     if config.data.kind == "photos" and not Path(config.data.images).is_dir():
         raise PipirError(f"config key 'data.images': folder {config.data.images} does not exist")
-    for key in ("clean_prob", "jpeg_prob", "camera_prob", "mix_prob", "prompt_mix"):
+    for key in ("clean_prob", "jpeg_prob", "camera_prob", "tone_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
     if not config.data.scales or not all(0 < f <= 1 for f in config.data.scales):
