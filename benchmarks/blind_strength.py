@@ -23,10 +23,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_report  # noqa: E402
+from common import add_photo_options, load_with_clean_class, write_report  # noqa: E402
 
 from pipir.evaluate import PHOTO_COLUMNS, photo_items  # noqa: E402
-from pipir.hub import load  # noqa: E402
 from pipir.infer import blind_weights  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
@@ -86,15 +85,10 @@ def table(results, columns, tasks) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--photos", default="data/photos")
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--size", type=int, default=320)
-    parser.add_argument("--threads", type=int, default=1)
+    add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    restorer = load(args.model)
-    if restorer.sensor is None or restorer.sensor.num_tasks != len(restorer.tasks) + 1:
-        raise SystemExit("the model needs a classifier with a 'clean' class")
+    restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
     results = [(item.column, *blend_scores(restorer, item)) for item in items]
     columns = [c for c, *_ in PHOTO_COLUMNS]

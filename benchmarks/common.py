@@ -51,3 +51,21 @@ def write_report(name: str, title: str, rows: list[dict], columns: list[str], no
         lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
     (DOCS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def add_photo_options(parser) -> None:
+    """The options of a benchmark over the validation photos (``pipir eval --photos``'s protocol)."""
+    parser.add_argument("--photos", default="data/photos")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--size", type=int, default=320)
+    parser.add_argument("--threads", type=int, default=1)
+
+
+def load_with_clean_class(name: str | None):
+    """A shipped model or checkpoint whose classifier has the "clean" answer, or exit saying so."""
+    from pipir.hub import load
+
+    restorer = load(name)
+    if restorer.sensor is None or restorer.sensor.num_tasks != len(restorer.tasks) + 1:
+        raise SystemExit(f"{restorer.name}: the model needs a classifier with a 'clean' class")
+    return restorer

@@ -19,11 +19,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_report  # noqa: E402
+from common import add_photo_options, load_with_clean_class, write_report  # noqa: E402
 
 from pipir.degrade.batch import tone  # noqa: E402
 from pipir.evaluate import photo_items  # noqa: E402
-from pipir.hub import load  # noqa: E402
 
 # name -> (exposure, gamma, contrast, saturation)
 VARIANTS = {
@@ -42,9 +41,7 @@ def answers(restorer, images: list[torch.Tensor], setting: tuple[float, ...]) ->
 
 
 def rows_for(name: str, images: list[torch.Tensor]) -> list[dict]:
-    restorer = load(name)
-    if restorer.sensor is None or restorer.sensor.num_tasks != len(restorer.tasks) + 1:
-        raise SystemExit(f"{name}: the model needs a classifier with a 'clean' class")
+    restorer = load_with_clean_class(name)
     rows = []
     for variant, setting in VARIANTS.items():
         probs = answers(restorer, images, setting)
@@ -65,10 +62,7 @@ def rows_for(name: str, images: list[torch.Tensor]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["pipir-small"])
-    parser.add_argument("--photos", default="data/photos")
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--size", type=int, default=320)
-    parser.add_argument("--threads", type=int, default=1)
+    add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
