@@ -43,6 +43,11 @@ def _col(v: torch.Tensor) -> torch.Tensor:
     return v.view(-1, 1, 1, 1)
 
 
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    """BT.601 luma of a B×3×H×W batch, B×1×H×W."""
+    return (x * torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
 def convolve(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     """Convolve every channel of sample i with ``kernels[i]`` (n×k×k, k odd); borders reflected, as
     :func:`pipir.degrade.common.fft_convolve` does."""
@@ -121,7 +126,7 @@ def haze(x: torch.Tensor, beta: torch.Tensor, airlight: torch.Tensor) -> torch.T
 def lowlight(x, luminance, gamma, shot, read, g):
     """Exposure drop along a tone curve, then Poisson–Gaussian sensor noise."""
     curved = x.clamp_min(0) ** _col(gamma)
-    luma = (curved * torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)).sum(1).mean((1, 2))
+    luma = _luma(curved)[:, 0].mean((1, 2))
     dark = (curved * _col(luminance / luma.clamp_min(1e-6))).clamp(0, 1)
     std = (_col(shot) * dark + _col(read) ** 2).sqrt()
     return (dark + _randn(x, g) * std).clamp(0, 1)
@@ -131,7 +136,7 @@ def tone(x, exposure, gamma, contrast, saturation):
     """A photo's global tone changed as exposure, a tone curve and contrast or saturation settings
     change it: ``exposure·x^γ``, colours towards each pixel's luma, then values towards the mean luma."""
     y = (x.clamp_min(0) ** _col(gamma) * _col(exposure)).clamp(0, 1)
-    luma = (y * torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    luma = _luma(y)
     y = luma + _col(saturation) * (y - luma)
     mean = luma.mean((2, 3), keepdim=True)
     return (mean + _col(contrast) * (y - mean)).clamp(0, 1)

@@ -204,7 +204,15 @@ class RestorationModule(L.LightningModule):
         labels = batch["label"]
         second = mixture_tasks(labels, d.mix_prob, g) if d.mix_prob > 0 else None
         degraded, clean = synthesize(
-            windows, labels, g, PHOTO_MARGIN, d.jpeg_prob, d.camera_prob, second, d.deblock, d.tone_prob
+            windows,
+            labels,
+            g,
+            PHOTO_MARGIN,
+            d.jpeg_prob,
+            d.camera_prob,
+            second,
+            d.deblock,
+            tone_prob=d.tone_prob,
         )
         # Clean samples teach the restorer to leave an intact photo alone under any prompt.
         random_task = torch.randint(len(TASKS), labels.shape, generator=g, device=labels.device)
