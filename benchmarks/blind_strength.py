@@ -7,9 +7,12 @@ Blind restoration outputs ``input + s · (restored − input)`` with the restore
 made from the classifier's task probabilities and ``s`` from its "clean" probability. Each validation
 photo and column (the degradations of ``pipir eval --photos``) is restored once at s = 1 per
 weighting rule; PSNR at any other s is then a blend of the same two images, scored on a grid of s.
-Weighting rules: the task probabilities renormalised (shipped), squared and renormalised, and the
-most probable task alone. Strength rules: the shipped s = 1 − P(clean), always-full s = 1, two
-sharper rules, and the best s per image (an upper bound no rule reaches, as it knows the answer).
+Weighting rules: the task probabilities renormalised, a global-tone task (dehaze, low light) kept
+only when likely and its probability otherwise counted as "clean" (shipped, ``blind_weights``); the
+same with every task kept; squared and renormalised; the most probable task alone. Strength rules:
+the shipped s = 1 − P(clean), always-full s = 1, two sharper rules, a softer one, and the best s per
+image (an upper bound no rule reaches, as it knows the answer). The safety columns also get their
+worst photo, where a mean hides one photo re-graded.
 Writes docs/benchmarks/blind-strength.{json,md}.
 """
 
@@ -26,16 +29,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import add_photo_options, load_with_clean_class, write_report  # noqa: E402
 
 from pipir.evaluate import PHOTO_COLUMNS, photo_items  # noqa: E402
-from pipir.infer import blind_weights  # noqa: E402
+from pipir.infer import TONE_SURE, blind_weights  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
-SHIPPED = "probabilities (shipped)"
-# weighting rule -> prompt weights (B×tasks) from the renormalised task probabilities
+SHIPPED = f"probabilities, tone tasks only when ≥ {TONE_SURE} (shipped)"
+# weighting rule -> (the tone tasks' threshold given to ``blind_weights``, weights -> weights)
 WEIGHTINGS = {
-    SHIPPED: lambda w: w,
-    "probabilities²": lambda w: w**2 / (w**2).sum(-1, keepdim=True),
-    "top task only": lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w),
+    SHIPPED: (TONE_SURE, lambda w: w),
+    "probabilities, every task": (0.0, lambda w: w),
+    "probabilities²": (TONE_SURE, lambda w: w**2 / (w**2).sum(-1, keepdim=True)),
+    "top task only": (TONE_SURE, lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w)),
 }
 # strength rule -> strength from P(clean); None: the best grid point per image
 STRENGTHS = {
@@ -43,6 +47,7 @@ STRENGTHS = {
     "1 (always full)": lambda clean: 1.0,
     "1 − P(clean)²": lambda clean: 1 - clean**2,
     "min(1, (1 − P(clean)) / 0.7)": lambda clean: min(1.0, (1 - clean) / 0.7),
+    "(1 − P(clean))²": lambda clean: (1 - clean) ** 2,
     "best s per image (bound)": None,
 }
 # (weighting, strength) pairs reported: every strength rule with the shipped weights, every other
@@ -50,34 +55,48 @@ STRENGTHS = {
 ROWS = [(SHIPPED, s) for s in STRENGTHS] + [
     (w, s) for w in WEIGHTINGS if w != SHIPPED for s in ("1 − P(clean) (shipped)", "best s per image (bound)")
 ]
+# the safety columns' worst photo: the output's PSNR against the input's on that photo
+WORST = {"clean": "clean, worst photo", "JPEG q40": "JPEG q40, worst photo (out − in)"}
 
 
-def blend_scores(restorer, item) -> tuple[float, dict[str, list[float]]]:
-    """P(clean) for the item and, per weighting rule, its PSNR at every strength of ``GRID``."""
+def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
+    """Per weighting rule: the P(clean) it leaves and the item's PSNR at every strength of ``GRID``."""
     x = item.degraded
-    weights, strength = blind_weights(restorer.classify_tensor(x), len(restorer.tasks))
+    probs = restorer.classify_tensor(x)
     scores = {}
-    for name, rule in WEIGHTINGS.items():
+    for name, (tone_sure, rule) in WEIGHTINGS.items():
+        weights, strength = blind_weights(probs, restorer.tasks, tone_sure)
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
         restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
-        scores[name] = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
-    return 1 - float(strength[0]), scores
+        curve = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
+        scores[name] = (1 - float(strength[0]), curve)
+    return scores
+
+
+def cell_scores(results, column, weighting, rule) -> list[float]:
+    """Each photo's PSNR in ``column`` under a weighting and a strength rule (None: best strength)."""
+    got = []
+    for c, scores in results:
+        if c == column:
+            clean, curve = scores[weighting]
+            got.append(max(curve) if rule is None else float(np.interp(rule(clean), GRID, curve)))
+    return got
 
 
 def table(results, columns, tasks) -> list[dict]:
-    """One row per (weighting, strength) pair of ``ROWS``: mean PSNR per column, task average."""
+    """One row per (weighting, strength) pair of ``ROWS``: mean PSNR per column, task average, and
+    the safety columns' worst photo."""
+    inputs = {c: [s[SHIPPED][1][0] for col, s in results if col == c] for c in WORST}
     rows = []
     for weighting, strength in ROWS:
         rule = STRENGTHS[strength]
         row = {"weights": weighting, "strength": strength}
         for column in columns:
-            got = [
-                max(s[weighting]) if rule is None else float(np.interp(rule(clean), GRID, s[weighting]))
-                for c, clean, s in results
-                if c == column
-            ]
-            row[column] = f"{np.mean(got):.2f}"
+            row[column] = f"{np.mean(cell_scores(results, column, weighting, rule)):.2f}"
         row["Average"] = f"{np.mean([float(row[c]) for c in tasks]):.2f}"
+        clean = cell_scores(results, "clean", weighting, rule)
+        jpeg = np.array(cell_scores(results, "JPEG q40", weighting, rule)) - np.array(inputs["JPEG q40"])
+        row[WORST["clean"]], row[WORST["JPEG q40"]] = f"{min(clean):.2f}", f"{jpeg.min():+.2f}"
         rows.append(row)
     return rows
 
@@ -90,14 +109,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
-    results = [(item.column, *blend_scores(restorer, item)) for item in items]
+    results = [(item.column, blend_scores(restorer, item)) for item in items]
     columns = [c for c, *_ in PHOTO_COLUMNS]
     tasks = [c for c, task, *_ in PHOTO_COLUMNS if task != "clean"]
     rows = table(results, columns, tasks)
     inputs = {"weights": "degraded input", "strength": "s = 0"}
     for column in columns:
-        inputs[column] = f"{np.mean([s[SHIPPED][0] for c, _, s in results if c == column]):.2f}"
+        inputs[column] = f"{np.mean([s[SHIPPED][1][0] for c, s in results if c == column]):.2f}"
     inputs["Average"] = f"{np.mean([float(inputs[c]) for c in tasks]):.2f}"
+    inputs[WORST["clean"]], inputs[WORST["JPEG q40"]] = "100.00", "+0.00"
     photos = len(items) // len(PHOTO_COLUMNS)
     notes = (
         f"`python benchmarks/blind_strength.py{' --limit ' + str(args.limit) if args.limit else ''}`, "
@@ -105,7 +125,9 @@ def main() -> None:
         f"fp32; strengths between grid points (step {GRID[1]:.2f}) interpolated. Average: the eight "
         "task columns (clean and JPEG q40 are the safety columns: the output should equal the input, "
         "or come closer to the uncompressed photo). Weights: what the restorer is told, made from the "
-        "classifier's task probabilities renormalised; strength: how much of its correction is kept."
+        "classifier's task probabilities renormalised; strength: how much of its correction is kept. "
+        "Worst photo: the lowest PSNR among the intact photos, and the largest loss against the input "
+        "among the JPEG q40 photos."
     )
     title = "Blind weighting and strength rules (validation split)"
     write_report("blind-strength", title, [inputs, *rows], list(rows[0]), notes)

@@ -686,6 +686,34 @@ def test_blind_restore_blends_towards_the_input_by_the_clean_probability(restore
     assert np.allclose(out.image, np.clip(image + strength * (told - image), 0, 1), atol=1e-5)
 
 
+def test_a_tone_task_the_classifier_is_unsure_of_is_counted_clean():
+    """Dehaze or low light below TONE_SURE leaves the weights and lowers the strength by its share;
+    at or above it, or for a local task, the probabilities are used as they are."""
+    from pipir.infer import TONE_SURE, blind_weights
+
+    tasks = pipir.TASKS  # denoise, derain, dehaze, deblur, lowlight, then "clean"
+    probs = torch.tensor(
+        [
+            [0.6, 0.0, 0.3, 0.0, 0.0, 0.1],  # dehaze unsure: counted clean
+            [0.2, 0.0, 0.6, 0.0, 0.0, 0.2],  # dehaze sure: kept
+            [0.3, 0.3, 0.0, 0.0, 0.0, 0.4],  # local tasks only: as they are
+            [0.0, 0.0, 0.2, 0.0, 0.3, 0.5],  # both tone tasks unsure: nothing left to do
+        ]
+    )
+    asked = probs.clone()
+    weights, strength = blind_weights(probs, tasks)
+    assert torch.equal(probs, asked)  # the classifier's answer is left as it was
+    assert strength.tolist() == pytest.approx([0.6, 0.8, 0.6, 0.0], abs=1e-6)
+    assert weights[0].tolist() == pytest.approx([1, 0, 0, 0, 0], abs=1e-6)
+    assert weights[1].tolist() == pytest.approx([0.25, 0, 0.75, 0, 0], abs=1e-6)
+    assert weights[2].tolist() == pytest.approx([0.5, 0.5, 0, 0, 0], abs=1e-6)
+    assert weights[3].sum() == pytest.approx(1, abs=1e-6)  # strength 0: the input comes back
+    kept, full = blind_weights(probs, tasks, tone_sure=0.0)
+    assert full.tolist() == pytest.approx([0.9, 0.8, 0.6, 0.5], abs=1e-6)
+    assert kept[0].tolist() == pytest.approx([2 / 3, 0, 1 / 3, 0, 0], abs=1e-6)
+    assert 0.3 < TONE_SURE <= 0.6  # the rows above straddle it
+
+
 def test_module_level_restore_passes_tile_batch_and_progress_on(restorer):
     image = photo(96, 128)
     calls = {1: [], 4: []}

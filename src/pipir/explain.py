@@ -57,10 +57,9 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
         crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
         return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
 
-    probabilities = None
-    if isinstance(task, str) and task == "auto":
-        probabilities = restorer.classify(fetch, h, w)[0].tolist()
-    weights, source, strength = restorer.prompt_weights(fetch, 1, h, w, task)
+    steer = restorer.prompt_weights(fetch, 1, h, w, task)
+    weights, source, strength = steer.weights, steer.source, steer.strength
+    probabilities = None if steer.probs is None else steer.probs[0].tolist()
     small = preview(image, PREVIEW)
     x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None].to(restorer.device)
     attentions = [block.to_feature.attn for block in restorer.model.pip]

@@ -38,19 +38,35 @@ Emit = Callable[[int, int, torch.Tensor], None]  # (top, left, B×3×n×m finish
 Progress = Callable[[int, int], None]  # (tile passes done, tile passes in all)
 
 
-def blind_weights(probs: torch.Tensor, num_tasks: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Prompt weights and strength from classifier probabilities (B×classes).
+# Tasks that re-grade the whole photo rather than mend local detail: a small share of either, mixed
+# into the weights, shifts a photo's colours, so blind use keeps one only when the classifier gives
+# it at least TONE_SURE and otherwise counts its share as "clean" (docs/benchmarks/blind-strength.md).
+TONE_TASKS = ("dehaze", "lowlight")
+TONE_SURE = 0.5
 
-    A classifier with a class more than the tasks has a "nothing to fix" answer: the weights are its
-    task probabilities renormalised, and the strength 1 − P(clean), so that a photo the classifier
-    finds intact, or is unsure about, stays close to the input. Otherwise: the probabilities, no
-    strength."""
-    if probs.shape[-1] != num_tasks + 1:
+
+def blind_weights(
+    probs: torch.Tensor, tasks: tuple[str, ...], tone_sure: float = TONE_SURE
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Prompt weights and strength from classifier probabilities (B×classes, ``tasks`` then maybe
+    "clean").
+
+    A classifier with a class more than the tasks has a "nothing to fix" answer: a tone task
+    (:data:`TONE_TASKS`) below ``tone_sure`` has its probability moved to "clean"; the weights are
+    then the task probabilities renormalised, and the strength 1 − P(clean), so that a photo the
+    classifier finds intact, or is unsure about, stays close to the input. Otherwise: the
+    probabilities, no strength."""
+    if probs.shape[-1] != len(tasks) + 1:
         return probs, None
-    tasks = probs[:, :-1].double()  # renormalised even when P(clean) is ~1
-    total = tasks.sum(-1, keepdim=True)
-    weights = torch.where(total > 0, tasks / total, 1 / tasks.shape[-1]).float()
-    return weights, 1 - probs[:, -1]
+    probs = probs.double().clone()
+    for i in [tasks.index(t) for t in TONE_TASKS if t in tasks]:
+        unsure = probs[:, i] < tone_sure
+        probs[unsure, -1] += probs[unsure, i]
+        probs[unsure, i] = 0
+    task_probs = probs[:, :-1]  # renormalised even when P(clean) is ~1
+    total = task_probs.sum(-1, keepdim=True)
+    weights = torch.where(total > 0, task_probs / total, 1 / task_probs.shape[-1]).float()
+    return weights, (1 - probs[:, -1]).float()
 
 
 @dataclass
@@ -76,23 +92,29 @@ class Restored:
         return f"{self.source}: {used}{strength}"
 
 
+class Prompting(NamedTuple):
+    """How a restore is steered: prompt weights, where they came from, and, blind, the strength and
+    what the classifier answered."""
+
+    weights: torch.Tensor | None  # B×K prompt weights (None: a plain backbone)
+    source: str  # "classifier", "given" or "none"
+    strength: torch.Tensor | None = None  # B blind strengths (None: told the task, or no "clean")
+    probs: torch.Tensor | None = None  # B×classes classifier probabilities (None: not blind)
+
+
 class RestoredTensor(NamedTuple):
     """What :meth:`Restorer.restore_tensor` returns."""
 
     image: torch.Tensor  # B×3×H×W in [0, 1]
     weights: torch.Tensor | None  # B×K prompt weights (None: a plain backbone)
     source: str  # "classifier", "given" or "none"
-    strength: torch.Tensor | None  # B blind strengths, 1 − P(clean) (None: told the task)
+    strength: torch.Tensor | None  # B blind strengths (None: told the task)
+    probs: torch.Tensor | None = None  # B×classes classifier probabilities (None: not blind)
 
     def answer(self) -> torch.Tensor | None:
-        """The classifier's probabilities (tasks, then "clean" where it has that class), read back
-        from the blind weights (its task probabilities renormalised) and strength (1 − P(clean))."""
-        if self.source != "classifier":
-            return None
-        if self.strength is None:
-            return self.weights
-        strength = self.strength.to(self.weights)[:, None]
-        return torch.cat([self.weights * strength, 1 - strength], dim=1)
+        """The classifier's probabilities (tasks, then "clean" where it has that class), as it
+        answered before :func:`blind_weights` made weights and strength of them; None unless blind."""
+        return self.probs if self.source == "classifier" else None
 
 
 class Restorer:
@@ -159,15 +181,15 @@ class Restorer:
         """:meth:`classify` on a whole B×3×H×W tensor held in memory."""
         return self.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
 
-    def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto"):
-        """(B×K weights or None for a plain backbone, where they came from, B strengths or None):
-        given, or from the classifier (:func:`blind_weights`)."""
+    def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto") -> Prompting:
+        """The weights for ``task``: given, or from the classifier (:func:`blind_weights`)."""
         if not self.uses_prompts:
-            return None, "none", None
+            return Prompting(None, "none")
         if isinstance(task, str) and task == "auto":
-            weights, strength = blind_weights(self.classify(fetch, h, w), len(self.tasks))
-            return weights, "classifier", strength
-        return task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given", None
+            probs = self.classify(fetch, h, w)
+            weights, strength = blind_weights(probs, self.tasks)
+            return Prompting(weights, "classifier", strength, probs)
+        return Prompting(task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given")
 
     # ---- restoration ----------------------------------------------------------------------------
     def resolve_precision(self, precision: str) -> str:
@@ -251,9 +273,9 @@ class Restorer:
         precision: str,
         tile_batch: int | None,
         progress: Progress | None = None,
-    ) -> tuple[torch.Tensor | None, str, tuple[int, int] | None, torch.Tensor | None]:
-        """The one restore loop; returns the weights, their source, the tile height × width that ran
-        (None: the whole image) and the blind strength. ``fetch(top, left, height, width)`` gives a
+    ) -> tuple[Prompting, tuple[int, int] | None]:
+        """The one restore loop; returns how it was steered (:meth:`prompt_weights`) and the tile
+        height × width that ran (None: the whole image). ``fetch(top, left, height, width)`` gives a
         B×3 float crop of the input, ``emit(top, left, block)`` takes a finished B×3×n×m block of
         the output. Tiles run in raster order and each hands on the block that no later tile touches
         (with an in-place ``emit``, no later tile reads it either), so memory depends on the tile
@@ -272,11 +294,12 @@ class Restorer:
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
-        weights, source, strength = self.prompt_weights(fetch, b, h, w, task)
+        steer = self.prompt_weights(fetch, b, h, w, task)
+        weights, strength = steer.weights, steer.strength
         if tile is None or (h <= tile and w <= tile):
             emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision, strength))
             progress(1, 1)
-            return weights, source, None, strength
+            return steer, None
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
         th, tw = fit_tile(hp, tile, overlap, m), fit_tile(wp, tile, overlap, m)
@@ -305,7 +328,7 @@ class Restorer:
             return self._forward(tiles, tiled_weights, precision, tiled_strength, **tiling)
 
         self._stitch(padded, emit, grid, (h, w), overlap, forward, tile_batch, tick)
-        return weights, source, (th, tw), strength
+        return steer, (th, tw)
 
     def _stitch(
         self,
@@ -389,10 +412,10 @@ class Restorer:
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             out[:, :, t : t + block.shape[2], s : s + block.shape[3]] = block.to(out.device)
 
-        weights, source, _, strength = self._run(
+        steer, _ = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
         )
-        return RestoredTensor(out, weights, source, strength)
+        return RestoredTensor(out, *steer)
 
     def restore(
         self,
@@ -435,13 +458,12 @@ class Restorer:
             rows, cols = block.shape[2:]
             target[t : t + rows, s : s + cols] = to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
 
-        weights, source, tile, strength = self._run(
-            fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress
-        )
+        steer, tile = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress)
         if alpha is not None:
             result[:, :, 3] = alpha  # a no-op in place
+        weights, strength = steer.weights, steer.strength
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
-        return Restored(result, names, source, tile, 1.0 if strength is None else float(strength[0]))
+        return Restored(result, names, steer.source, tile, 1.0 if strength is None else float(strength[0]))
 
 
-__all__ = ["Restored", "Restorer", "TaskSpec"]
+__all__ = ["Prompting", "Restored", "Restorer", "TaskSpec"]
