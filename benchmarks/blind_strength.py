@@ -73,6 +73,11 @@ def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
     return scores
 
 
+def degraded_input(clean: float) -> float:
+    """The strength rule that gives back the degraded input itself."""
+    return 0.0
+
+
 def cell_scores(results, column, weighting, rule) -> list[float]:
     """Each photo's PSNR in ``column`` under a weighting and a strength rule (None: best strength)."""
     got = []
@@ -86,7 +91,7 @@ def cell_scores(results, column, weighting, rule) -> list[float]:
 def table(results, columns, tasks) -> list[dict]:
     """One row per (weighting, strength) pair of ``ROWS``: mean PSNR per column, task average, and
     the safety columns' worst photo."""
-    inputs = {c: [s[SHIPPED][1][0] for col, s in results if col == c] for c in WORST}
+    jpeg_in = np.array(cell_scores(results, "JPEG q40", SHIPPED, degraded_input))
     rows = []
     for weighting, strength in ROWS:
         rule = STRENGTHS[strength]
@@ -95,7 +100,7 @@ def table(results, columns, tasks) -> list[dict]:
             row[column] = f"{np.mean(cell_scores(results, column, weighting, rule)):.2f}"
         row["Average"] = f"{np.mean([float(row[c]) for c in tasks]):.2f}"
         clean = cell_scores(results, "clean", weighting, rule)
-        jpeg = np.array(cell_scores(results, "JPEG q40", weighting, rule)) - np.array(inputs["JPEG q40"])
+        jpeg = np.array(cell_scores(results, "JPEG q40", weighting, rule)) - jpeg_in
         row[WORST["clean"]], row[WORST["JPEG q40"]] = f"{min(clean):.2f}", f"{jpeg.min():+.2f}"
         rows.append(row)
     return rows
@@ -115,7 +120,7 @@ def main() -> None:
     rows = table(results, columns, tasks)
     inputs = {"weights": "degraded input", "strength": "s = 0"}
     for column in columns:
-        inputs[column] = f"{np.mean([s[SHIPPED][1][0] for c, s in results if c == column]):.2f}"
+        inputs[column] = f"{np.mean(cell_scores(results, column, SHIPPED, degraded_input)):.2f}"
     inputs["Average"] = f"{np.mean([float(inputs[c]) for c in tasks]):.2f}"
     inputs[WORST["clean"]], inputs[WORST["JPEG q40"]] = "100.00", "+0.00"
     photos = len(items) // len(PHOTO_COLUMNS)

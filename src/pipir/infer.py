@@ -78,8 +78,9 @@ class Restored:
     source: str = ""  # "classifier", "given" or "none"
     # The tiles as they ran, height × width (fitted to the image from the requested size); None: whole
     tile: tuple[int, int] | None = None
-    # How much of the correction was applied: 1 − the classifier's "clean" probability when blind
-    # (output = input + strength · (restored − input)); 1 when the task was given.
+    # How much of the correction was applied: 1 − P(clean) when blind, with the unsure tone shares
+    # counted clean (:func:`blind_weights`; output = input + strength · (restored − input)); 1 when
+    # the task was given.
     strength: float = 1.0
 
     def top(self, n: int = 3) -> list[tuple[str, float]]:
@@ -415,7 +416,7 @@ class Restorer:
         steer, _ = self._run(
             fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
         )
-        return RestoredTensor(out, *steer)
+        return RestoredTensor(out, **steer._asdict())
 
     def restore(
         self,
