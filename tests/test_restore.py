@@ -714,6 +714,58 @@ def test_a_tone_task_the_classifier_is_unsure_of_is_counted_clean():
     assert 0.3 < TONE_SURE <= 0.6  # the rows above straddle it
 
 
+def test_dehaze_is_kept_only_when_the_overview_agrees():
+    """On a large photo, dehaze also needs TONE_SURE in the downscaled photo's answer; low light,
+    and a photo without an overview, are decided on the native answer alone."""
+    from pipir.infer import blind_weights
+
+    probs = torch.tensor([[0.2, 0.0, 0.6, 0.0, 0.0, 0.2], [0.0, 0.0, 0.0, 0.0, 0.7, 0.3]])
+    overview = torch.tensor([[0.0, 0.0, 0.3, 0.0, 0.0, 0.7], [0.0, 0.0, 0.0, 0.0, 0.2, 0.8]])
+    _, alone = blind_weights(probs, pipir.TASKS)
+    weights, checked = blind_weights(probs, pipir.TASKS, overview=overview)
+    assert alone.tolist() == pytest.approx([0.8, 0.7], abs=1e-6)
+    assert checked.tolist() == pytest.approx([0.2, 0.7], abs=1e-6)  # dehaze counted clean
+    assert weights[0].tolist() == pytest.approx([1, 0, 0, 0, 0], abs=1e-6)
+
+
+class _HazeWhereSharp(torch.nn.Module):
+    """A stand-in classifier: dehaze (sure) where neighbouring pixels differ a lot, else clean."""
+
+    def forward(self, x):
+        sharp = (x[..., 1:] - x[..., :-1]).abs().mean((1, 2, 3)) > 0.035
+        logits = torch.zeros(x.shape[0], 6)
+        logits[:, 2] = torch.where(sharp, 6.0, -6.0)
+        return logits
+
+
+def test_blind_weights_of_a_large_photo_read_its_overview(restorer):
+    """A noisy photo's native crops read as "haze" to the stand-in; averaged down to OVERVIEW_SIDE
+    they do not, so a photo larger than that keeps little strength, a small one all of it. The
+    overview, read in bands, is the classifier's answer on the photo average-pooled at once."""
+    from pipir.infer import OVERVIEW_SIDE
+
+    blind = pipir.infer.Restorer(
+        restorer.model, _HazeWhereSharp(), pipir.TASKS, "six", {"sensor_patch": 32}, "cpu"
+    )
+
+    def strength(h, w):
+        x = torch.from_numpy(photo(h, w).transpose(2, 0, 1).copy())[None]
+        fetch = lambda t, s, hh, ww: x[:, :, t : t + hh, s : s + ww]  # noqa: E731
+        return (
+            float(blind.prompt_weights(fetch, 1, h, w).strength[0]),
+            blind.classify_overview(fetch, h, w),
+            x,
+        )
+
+    small, none, _ = strength(OVERVIEW_SIDE, 200)
+    large, overview, x = strength(700, 333)  # pooled by 3, in bands of 255 rows
+    assert none is None and small > 0.95
+    assert large < 0.05  # what the four other tasks hold
+    pooled = blind.classify_tensor(torch.nn.functional.avg_pool2d(x, 3))
+    assert torch.allclose(overview, pooled, atol=1e-6)
+    assert strength(2 * OVERVIEW_SIDE + 1, 2)[1] is None  # narrower than the pooling factor
+
+
 def test_module_level_restore_passes_tile_batch_and_progress_on(restorer):
     image = photo(96, 128)
     calls = {1: [], 4: []}

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.functional import avg_pool2d
 
 from pipir.device import (
     input_layout,
@@ -43,24 +44,37 @@ Progress = Callable[[int, int], None]  # (tile passes done, tile passes in all)
 # it at least TONE_SURE and otherwise counts its share as "clean" (docs/benchmarks/blind-strength.md).
 TONE_TASKS = ("dehaze", "lowlight")
 TONE_SURE = 0.5
+# Haze covers the whole photo and survives downscaling, so on a photo larger than OVERVIEW_SIDE
+# pixels dehaze is kept only when the photo seen whole at that size (the size ``pipir eval
+# --photos`` validates at) reads as hazy too: a pale wall filling a large photo's native crops is
+# not read as haze there (docs/benchmarks/blind-safety.md). Low light is not checked this way: the
+# downscaled view averages away the noise that marks it, and true low-light photos were missed.
+OVERVIEW_TASKS = ("dehaze",)
+OVERVIEW_SIDE = 320
 
 
 def blind_weights(
-    probs: torch.Tensor, tasks: tuple[str, ...], tone_sure: float = TONE_SURE
+    probs: torch.Tensor,
+    tasks: tuple[str, ...],
+    tone_sure: float = TONE_SURE,
+    overview: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Prompt weights and strength from classifier probabilities (B×classes, ``tasks`` then maybe
     "clean").
 
     A classifier with a class more than the tasks has a "nothing to fix" answer: a tone task
-    (:data:`TONE_TASKS`) below ``tone_sure`` has its probability moved to "clean"; the weights are
-    then the task probabilities renormalised, and the strength 1 − P(clean), so that a photo the
-    classifier finds intact, or is unsure about, stays close to the input. Otherwise: the
-    probabilities, no strength."""
+    (:data:`TONE_TASKS`) below ``tone_sure`` — or, for :data:`OVERVIEW_TASKS`, below it in
+    ``overview``, the classifier's answer on the downscaled photo — has its probability moved to
+    "clean"; the weights are then the task probabilities renormalised, and the strength
+    1 − P(clean), so that a photo the classifier finds intact, or is unsure about, stays close to
+    the input. Otherwise: the probabilities, no strength."""
     if probs.shape[-1] != len(tasks) + 1:
         return probs, None
     probs = probs.double().clone()
     for i in [tasks.index(t) for t in TONE_TASKS if t in tasks]:
         unsure = probs[:, i] < tone_sure
+        if overview is not None and tasks[i] in OVERVIEW_TASKS:
+            unsure |= overview[:, i].to(unsure.device) < tone_sure
         probs[unsure, -1] += probs[unsure, i]
         probs[unsure, i] = 0
     task_probs = probs[:, :-1]  # renormalised even when P(clean) is ~1
@@ -182,13 +196,28 @@ class Restorer:
         """:meth:`classify` on a whole B×3×H×W tensor held in memory."""
         return self.classify(lambda t, s, h, w: x[:, :, t : t + h, s : s + w], *x.shape[-2:])
 
+    @torch.inference_mode()
+    def classify_overview(self, fetch: Fetch, h: int, w: int) -> torch.Tensor | None:
+        """:meth:`classify` on the image averaged down by a whole factor to at most
+        :data:`OVERVIEW_SIDE` pixels on the long side, read in bands so that a large photo is never
+        held whole as floats; None for an image already that small (the overview would be itself), or
+        so narrow that the overview would have no pixels across."""
+        f = math.ceil(max(h, w) / OVERVIEW_SIDE)
+        if f == 1 or min(h, w) < f:
+            return None
+        rows, band = h - h % f, f * max(1, 256 // f)
+        bands = [avg_pool2d(fetch(t, 0, min(band, rows - t), w), f) for t in range(0, rows, band)]
+        return self.classify_tensor(torch.cat(bands, 2))
+
     def prompt_weights(self, fetch: Fetch, batch: int, h: int, w: int, task: TaskSpec = "auto") -> Prompting:
         """The weights for ``task``: given, or from the classifier (:func:`blind_weights`)."""
         if not self.uses_prompts:
             return Prompting(None, "none")
         if isinstance(task, str) and task == "auto":
             probs = self.classify(fetch, h, w)
-            weights, strength = blind_weights(probs, self.tasks)
+            has_clean = probs.shape[-1] == len(self.tasks) + 1  # else blind_weights reads no overview
+            overview = self.classify_overview(fetch, h, w) if has_clean else None
+            weights, strength = blind_weights(probs, self.tasks, overview=overview)
             return Prompting(weights, "classifier", strength, probs)
         return Prompting(task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given")
 
