@@ -64,8 +64,9 @@ def add_photo_options(parser) -> None:
 def load_with_clean_class(name: str | None):
     """A shipped model or checkpoint whose classifier has the "clean" answer, or exit saying so."""
     from pipir.hub import load
+    from pipir.infer import has_clean_class
 
     restorer = load(name)
-    if restorer.sensor is None or restorer.sensor.num_tasks != len(restorer.tasks) + 1:
+    if restorer.sensor is None or not has_clean_class(restorer.sensor.num_tasks, restorer.tasks):
         raise SystemExit(f"{restorer.name}: the model needs a classifier with a 'clean' class")
     return restorer

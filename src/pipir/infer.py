@@ -53,6 +53,11 @@ OVERVIEW_TASKS = ("dehaze",)
 OVERVIEW_SIDE = 320
 
 
+def has_clean_class(classes: int, tasks: tuple[str, ...]) -> bool:
+    """Whether a classifier with ``classes`` answers has the "nothing to fix" one after ``tasks``."""
+    return classes == len(tasks) + 1
+
+
 def blind_weights(
     probs: torch.Tensor,
     tasks: tuple[str, ...],
@@ -68,7 +73,7 @@ def blind_weights(
     "clean"; the weights are then the task probabilities renormalised, and the strength
     1 − P(clean), so that a photo the classifier finds intact, or is unsure about, stays close to
     the input. Otherwise: the probabilities, no strength."""
-    if probs.shape[-1] != len(tasks) + 1:
+    if not has_clean_class(probs.shape[-1], tasks):
         return probs, None
     probs = probs.double().clone()
     for i in [tasks.index(t) for t in TONE_TASKS if t in tasks]:
@@ -215,8 +220,8 @@ class Restorer:
             return Prompting(None, "none")
         if isinstance(task, str) and task == "auto":
             probs = self.classify(fetch, h, w)
-            has_clean = probs.shape[-1] == len(self.tasks) + 1  # else blind_weights reads no overview
-            overview = self.classify_overview(fetch, h, w) if has_clean else None
+            clean = has_clean_class(probs.shape[-1], self.tasks)  # else blind_weights reads no overview
+            overview = self.classify_overview(fetch, h, w) if clean else None
             weights, strength = blind_weights(probs, self.tasks, overview=overview)
             return Prompting(weights, "classifier", strength, probs)
         return Prompting(task_weights(task, batch=batch, tasks=self.tasks).to(self.device), "given")
