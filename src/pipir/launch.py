@@ -7,7 +7,8 @@ runs with them and ``api`` mode without):
 
 - ``THP_MEM_ALLOC_ENABLE=1``: torch backs tensors of 2 MB and more with transparent huge pages,
   which cuts the page faults of the freshly mapped activations ~10× (a 12 MP ``pipir restore`` on
-  a 2-core Zen 5 EPYC: 70 s, 11 M page faults with it; 110 s, 69 M without). torch reads it once,
+  a 2-core Zen 5 EPYC: 70 s with it, 110 s without; benchmarks/restore.py's run 11 M page faults
+  against 69 M). torch reads it once,
   at its first allocation, so it is set before torch is imported.
 - ``mallopt(M_MMAP_THRESHOLD, 8 MB)``: glibc maps allocations of 8 MB and more on their own and
   returns them when freed, instead of raising its threshold to the largest freed block (up to
