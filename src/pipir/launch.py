@@ -6,10 +6,10 @@ faster and its peak lower and steadier (measured with benchmarks/restore.py, who
 runs with them and ``api`` mode without):
 
 - ``THP_MEM_ALLOC_ENABLE=1``: torch backs tensors of 2 MB and more with transparent huge pages,
-  which cuts the page faults of the freshly mapped activations ~10× (a 12 MP ``pipir restore`` on
-  a 2-core Zen 5 EPYC: 70 s with it, 110 s without; benchmarks/restore.py's run 11 M page faults
-  against 69 M). torch reads it once,
-  at its first allocation, so it is set before torch is imported.
+  which cuts the page faults of the freshly mapped activations several-fold (a 12 MP ``pipir
+  restore`` on a 2-core Zen 5 EPYC: 70 s with it, 110 s without; benchmarks/restore.py's whole run
+  had 11 M page faults against 69 M). torch reads it once, at its first allocation, so it is set
+  before torch is imported.
 - ``mallopt(M_MMAP_THRESHOLD, 8 MB)``: glibc maps allocations of 8 MB and more on their own and
   returns them when freed, instead of raising its threshold to the largest freed block (up to
   32 MB) and keeping those in its heap, where they fragment and the peak grows with the number of
