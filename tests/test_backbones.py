@@ -174,18 +174,21 @@ def test_restormer_with_an_odd_width_is_refused_when_built():
 @pytest.mark.parametrize("name", ["restormer", "pip_restormer", "nafnet", "pip_nafnet", "promptir"])
 def test_models_are_plain_and_the_cpu_preparation_keeps_their_numbers(name):
     """The model code runs as written (one 1×1 and one depthwise convolution, chunked); the CPU's
-    execution choices (channels-last, per-group parts) live in prepare_model and change no number."""
+    execution choices (channels-last, per-group parts, bands of rows) live in prepare_model and
+    change no number."""
     import copy
 
-    from pipir.device import prepare_model
+    from pipir.device import BAND_ROWS, prepare_model
 
     model = pipir.create_model(name, "tiny").eval()
+    assert not any(m.band_rows for m in model.modules() if hasattr(m, "band_rows"))
     flags = [m.split_parts for m in model.modules() if hasattr(m, "split_parts")]
     assert flags and not any(flags)
     prepared = prepare_model(copy.deepcopy(model), torch.device("cpu"))
     assert all(m.split_parts for m in prepared.modules() if hasattr(m, "split_parts"))
+    assert all(m.band_rows == BAND_ROWS for m in prepared.modules() if hasattr(m, "band_rows"))
     assert prepared.state_dict().keys() == model.state_dict().keys()
-    x = torch.rand(2, 3, 40, 56)
+    x = torch.rand(2, 3, 40, 56)  # 40 rows: the first level's blocks run as two bands
     args = (pipir.task_weights("dehaze", batch=2),) if name.startswith("pip") else ()
     with torch.no_grad():
         plain = model(x, *args)
@@ -193,3 +196,4 @@ def test_models_are_plain_and_the_cpu_preparation_keeps_their_numbers(name):
     torch.testing.assert_close(fast, plain, atol=2e-5, rtol=1e-4)
     elsewhere = prepare_model(copy.deepcopy(model), torch.device("meta"))  # any non-CPU device
     assert not any(m.split_parts for m in elsewhere.modules() if hasattr(m, "split_parts"))
+    assert not any(m.band_rows for m in elsewhere.modules() if hasattr(m, "band_rows"))

@@ -90,6 +90,11 @@ def precision_context(device: torch.device, precision: str):
     return contextlib.nullcontext()
 
 
+# Rows per band of the banded blocks on a CPU (pipir.nn.banded): their largest temporaries are then
+# 32 rows high, a few MB for a 512-pixel-wide tile (docs/benchmarks/banded.md measures the choice).
+BAND_ROWS = 32
+
+
 def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """``model`` in eval mode on ``device``, set up to run fast there; the one place that knows
     about hardware (the model code itself is the same on every device).
@@ -97,7 +102,9 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     CPU: convolution weights channels-last (the layers keep that layout; with bf16 the convolutions
     run several times faster in it) and the fused 1×1 + depthwise convolutions computed one channel
     group at a time (``split_parts``: chunks of a channels-last tensor are strided views, slow for the
-    element-wise ops that follow). Other devices: the model as written, in the default layout.
+    element-wise ops that follow), and Restormer's blocks and PIP's prompt-to-feature FFN computed
+    :data:`BAND_ROWS` rows at a time (``band_rows``, :mod:`pipir.nn.banded`: the same numbers, less
+    memory traffic). Other devices: the model as written, in the default layout.
     Tensors of other ranks (PromptIR's 5-D prompt bank) keep their layout."""
     model = model.eval().to(device)
     if device.type != "cpu":
@@ -105,6 +112,8 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     for module in model.modules():
         if hasattr(module, "split_parts"):
             module.split_parts = True
+        if hasattr(module, "band_rows"):
+            module.band_rows = BAND_ROWS
     for param in model.parameters():
         if param.dim() == 4:
             param.data = param.data.contiguous(memory_format=torch.channels_last)

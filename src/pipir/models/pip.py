@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipir.errors import PipirError
-from pipir.nn import CrossChannelAttention, CrossTransformerBlock, DualGateFFN, RestormerNorm
+from pipir.nn import CrossChannelAttention, CrossTransformerBlock, DualGateFFN, RestormerNorm, banded
 
 TASKS: tuple[str, ...] = ("denoise", "derain", "dehaze", "deblur", "lowlight")
 
@@ -153,8 +153,11 @@ class PromptToFeature(nn.Module):
         self.attn = CrossChannelAttention(channels, prompt_dim, prompt_dim, channels, heads, topm=topm)
         self.norm2 = RestormerNorm(channels)
         self.ffn = DualGateFFN(channels, ffn_expansion)
+        self.band_rows: int | None = None  # an execution choice of pipir.device.prepare_model
 
     def forward(self, feature: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        if banded.applies(self.band_rows, feature):
+            return banded.prompt_to_feature_forward(self, feature, prompt, self.band_rows)
         x = feature + self.attn(self.norm_q(feature), self.norm_kv(prompt))
         return x + self.ffn(self.norm2(x))
 

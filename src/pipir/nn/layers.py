@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipir.nn import banded
+
 
 class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channels of every pixel of a B×C×H×W tensor.
@@ -194,8 +196,11 @@ class TransformerBlock(nn.Module):
         self.attn = ChannelAttention(dim, heads, bias)
         self.norm2 = RestormerNorm(dim, layernorm)
         self.ffn = GatedDconvFFN(dim, ffn_expansion, bias)
+        self.band_rows: int | None = None  # an execution choice of pipir.device.prepare_model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if banded.applies(self.band_rows, x):
+            return banded.block_forward(self, x, self.band_rows)
         x = x + self.attn(self.norm1(x))
         return x + self.ffn(self.norm2(x))
 
