@@ -521,6 +521,23 @@ def test_auto_tile_fits_the_budget_and_shrinks_with_the_batch():
     assert one * one * 200 * model.backbone.skip_channels[0] <= 5 << 28
 
 
+def test_auto_tile_of_a_model_prepared_for_the_cpu_counts_its_bands(monkeypatch):
+    import copy
+
+    import pipir.memory as memory
+    from pipir.device import prepare_model
+
+    model = pipir.create_model("pip_restormer", "small")
+    whole = memory.auto_tile(model)
+    prepared = prepare_model(copy.deepcopy(model), torch.device("cpu"))  # in bands: a quarter of the bytes
+    assert memory.bytes_per_pixel(prepared) * 4 == memory.bytes_per_pixel(model)
+    monkeypatch.setattr(memory, "available_memory", lambda: 64 << 30)
+    assert whole < memory.auto_tile(prepared) == memory.CPU_TILE  # capped: larger is not faster
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 << 30)  # a quarter: 512 MiB
+    small = memory.auto_tile(prepared)
+    assert small < memory.CPU_TILE and small * small * memory.bytes_per_pixel(prepared) <= 1 << 29
+
+
 def test_auto_tile_counts_the_page_cache_as_available(monkeypatch, tmp_path):
     import pipir.memory as memory
 
