@@ -18,6 +18,18 @@ def test_bands_cover_every_row_once_with_halos_inside_the_image():
         assert covered == list(range(height))
 
 
+def _spy(monkeypatch, name: str) -> list:
+    """Calls of ``banded.<name>`` recorded, so a test sees that the layer took the banded path."""
+    calls, original = [], getattr(banded, name)
+
+    def spy(*args, **kwargs):
+        calls.append(args[-1])  # the rows per band
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(banded, name, spy)
+    return calls
+
+
 def _random(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Every parameter random, so that no zero-initialised projection hides a wrong band."""
     g = torch.Generator().manual_seed(seed)
@@ -28,7 +40,8 @@ def _random(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 @pytest.mark.parametrize("layernorm", ["WithBias", "BiasFree"])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_a_banded_restormer_block_gives_the_blocks_own_numbers(layernorm, channels_last):
+def test_a_banded_restormer_block_gives_the_blocks_own_numbers(monkeypatch, layernorm, channels_last):
+    calls = _spy(monkeypatch, "block_forward")
     block = _random(TransformerBlock(16, heads=2, ffn_expansion=2.66, bias=False, layernorm=layernorm))
     x = torch.randn(2, 16, 37, 23)  # 37 rows: four bands of 8 and one of 5
     if channels_last:
@@ -36,19 +49,20 @@ def test_a_banded_restormer_block_gives_the_blocks_own_numbers(layernorm, channe
     with torch.no_grad():
         plain = block(x)
         block.band_rows = 8
-        assert banded.applies(8, x)
         banded_out = block(x)
-    assert not torch.equal(plain, x)
+    assert calls == [8] and not torch.equal(plain, x)
     torch.testing.assert_close(banded_out, plain, atol=1e-5, rtol=1e-5)
 
 
-def test_a_banded_prompt_to_feature_block_gives_the_blocks_own_numbers():
-    block = _random(PromptToFeature(12, prompt_dim=16, heads=2))
+def test_a_banded_prompt_to_feature_block_gives_the_blocks_own_numbers(monkeypatch):
+    calls = _spy(monkeypatch, "prompt_to_feature_forward")
+    block = _random(PromptToFeature(12, prompt_dim=16, heads=2))  # top-m attention, dual-gate FFN
     feature, prompt = torch.randn(1, 12, 21, 30), torch.randn(1, 16, 21, 30)
     with torch.no_grad():
         plain = block(feature, prompt)
         block.band_rows = 4
         torch.testing.assert_close(block(feature, prompt), plain, atol=1e-5, rtol=1e-5)
+    assert calls == [4]
 
 
 def test_banded_blocks_under_bf16_autocast_stay_as_close_as_unbanded_ones():
@@ -64,7 +78,8 @@ def test_banded_blocks_under_bf16_autocast_stay_as_close_as_unbanded_ones():
     assert (fast - exact).abs().max() <= 2 * (plain - exact).abs().max() + 1e-2
 
 
-def test_bands_are_not_used_with_autograd_on_or_for_a_short_input():
+def test_bands_are_not_used_with_autograd_on_or_for_a_short_input(monkeypatch):
+    calls = _spy(monkeypatch, "block_forward")
     block = _random(TransformerBlock(8, heads=1, ffn_expansion=2.0, bias=False, layernorm="WithBias"))
     block.band_rows = 4
     x = torch.randn(1, 8, 16, 8, requires_grad=True)
@@ -72,4 +87,4 @@ def test_bands_are_not_used_with_autograd_on_or_for_a_short_input():
     assert not banded.applies(None, torch.zeros(1, 8, 16, 8))
     y = block(x)  # training: the layers' own forward, so gradients flow
     y.sum().backward()
-    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert x.grad is not None and x.grad.abs().sum() > 0 and calls == []
