@@ -102,7 +102,7 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     CPU: convolution weights channels-last (the layers keep that layout; with bf16 the convolutions
     run several times faster in it) and the fused 1×1 + depthwise convolutions computed one channel
     group at a time (``split_parts``: chunks of a channels-last tensor are strided views, slow for the
-    element-wise ops that follow), and Restormer's blocks and PIP's prompt-to-feature FFN computed
+    element-wise ops that follow), and Restormer's blocks and PIP's prompt-to-feature blocks computed
     :data:`BAND_ROWS` rows at a time (``band_rows``, :mod:`pipir.nn.banded`: the same numbers, less
     memory traffic). Other devices: the model as written, in the default layout.
     Tensors of other ranks (PromptIR's 5-D prompt bank) keep their layout."""

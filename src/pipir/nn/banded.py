@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipir.nn import layers  # used at call time: layers imports this module while it loads
+
 Rows = tuple[int, int, int, int]  # band start, band end, halo start, halo end
 Normalise = Callable[[torch.Tensor], torch.Tensor]  # attention logits → weights
 HALO = 1  # rows above and below a band that its depthwise 3×3 convolutions read
@@ -49,12 +51,6 @@ def bands(height: int, rows: int, halo: int) -> list[Rows]:
     ]
 
 
-def _part(conv: nn.Conv2d, i: int, parts: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    n = conv.out_channels // parts
-    bias = None if conv.bias is None else conv.bias[i * n : (i + 1) * n]
-    return conv.weight[i * n : (i + 1) * n], bias
-
-
 def expand(
     x: torch.Tensor, band: Rows, pointwise: nn.Conv2d, depthwise: nn.Conv2d, i: int, parts: int
 ) -> torch.Tensor:
@@ -64,9 +60,9 @@ def expand(
     top, end, h0, _ = band
     if depthwise.padding != (HALO, HALO):
         raise ValueError(f"banded layers need a depthwise 3×3 with padding {HALO}, not {depthwise.padding}")
-    y = F.conv2d(x, *_part(pointwise, i, parts))
+    y = F.conv2d(x, *layers.conv_part(pointwise, i, parts))
     n = y.shape[1]
-    y = F.conv2d(y, *_part(depthwise, i, parts), padding=depthwise.padding, groups=n)
+    y = F.conv2d(y, *layers.conv_part(depthwise, i, parts), padding=depthwise.padding, groups=n)
     return y[:, :, top - h0 : end - h0]
 
 

@@ -55,6 +55,12 @@ def _pointwise_depthwise(dim_in: int, dim_out: int, bias: bool) -> tuple[nn.Conv
     )
 
 
+def conv_part(conv: nn.Conv2d, i: int, parts: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Weight and bias of output-channel group ``i`` of ``parts`` of ``conv``."""
+    n = conv.out_channels // parts
+    return conv.weight[i * n : (i + 1) * n], None if conv.bias is None else conv.bias[i * n : (i + 1) * n]
+
+
 def pointwise_depthwise_parts(
     x: torch.Tensor, pointwise: nn.Conv2d, depthwise: nn.Conv2d | None, parts: int, split: bool = False
 ) -> list[torch.Tensor]:
@@ -68,15 +74,11 @@ def pointwise_depthwise_parts(
         y = pointwise(x)
         return list((y if depthwise is None else depthwise(y)).chunk(parts, dim=1))
     n = pointwise.out_channels // parts
-
-    def part(conv: nn.Conv2d, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return conv.weight[i * n : (i + 1) * n], None if conv.bias is None else conv.bias[i * n : (i + 1) * n]
-
     out = []
     for i in range(parts):
-        y = F.conv2d(x, *part(pointwise, i))
+        y = F.conv2d(x, *conv_part(pointwise, i, parts))
         if depthwise is not None:
-            y = F.conv2d(y, *part(depthwise, i), padding=depthwise.padding, groups=n)
+            y = F.conv2d(y, *conv_part(depthwise, i, parts), padding=depthwise.padding, groups=n)
         out.append(y)
     return out
 
