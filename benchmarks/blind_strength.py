@@ -67,7 +67,7 @@ def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
     for name, (tone_sure, rule) in WEIGHTINGS.items():
         weights, strength = blind_weights(probs, restorer.tasks, tone_sure)
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
-        restored = restorer.restore_tensor(x, task=told, precision="fp32").image.cpu()
+        restored = restorer.restore_tensor(x, task=told, precision="fp32", ensemble=1).image.cpu()
         curve = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
         scores[name] = (1 - float(strength[0]), curve)
     return scores

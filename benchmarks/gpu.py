@@ -116,7 +116,9 @@ def make_step(name: str, case: Case, device: torch.device, precision: str, compi
         tile, overlap = (512, 32) if min(case.size) > 512 else (80, 16)
         mode = "bf16" if precision == "bf16" else "fp32"  # tf32: fp32 with the backend flags set
         task = "denoise" if pip else "auto"
-        return lambda: restorer.restore(image, task=task, tile=tile, overlap=overlap, precision=mode)
+        return lambda: restorer.restore(
+            image, task=task, tile=tile, overlap=overlap, precision=mode, ensemble=1
+        )
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     target = torch.rand_like(x)

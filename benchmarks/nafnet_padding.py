@@ -38,7 +38,7 @@ def scores(restorer, items, padding: str) -> dict[str, list[tuple[float, float]]
     out: dict[str, list[tuple[float, float]]] = {}
     for item in items:
         task = item.task if restorer.uses_prompts else "auto"
-        y = restorer.restore_tensor(item.degraded, task=task, precision="fp32").image.cpu()
+        y = restorer.restore_tensor(item.degraded, task=task, precision="fp32", ensemble=1).image.cpu()
         band = (slice(None), slice(None), slice(-BAND, None))
         whole = psnr(y, item.clean).item()
         edge = psnr(

@@ -91,7 +91,7 @@ def score(model: torch.nn.Module, items: list, prompts: str = "label") -> dict[s
     def method(item):  # told the task (both halves of a mixture), or uniform weights
         told = {task: 1.0 for task in item.task.split("+")} if restorer.uses_prompts else "auto"
         task = uniform if prompts == "uniform" and restorer.uses_prompts else told
-        return restorer.restore_tensor(item.degraded, task=task, precision="fp32").image.cpu()
+        return restorer.restore_tensor(item.degraded, task=task, precision="fp32", ensemble=1).image.cpu()
 
     table = evaluate(items, {"m": method}, average_over=COLUMNS)["m"]
     return {column: round(values["psnr"], 3) for column, values in table.items()}

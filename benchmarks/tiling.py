@@ -53,7 +53,7 @@ def main() -> None:
     restorer = pipir.load()
     rows = []
     for name, x in photos().items():
-        whole = restorer.restore_tensor(x, task="denoise", precision="fp32").image
+        whole = restorer.restore_tensor(x, task="denoise", precision="fp32", ensemble=1).image
         for tile in args.tiles:
             if tile >= max(x.shape[-2:]):
                 continue

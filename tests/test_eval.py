@@ -40,7 +40,9 @@ def test_eval_runs_end_to_end_on_the_fake_benchmark_tree(tmp_path, bundle):
     table = out.with_suffix(".md").read_text()
     for column in ("BSD68 σ15", "BSD68 σ50", "Rain100L", "SOTS", "GoPro", "LOL", "Average", "Y-channel"):
         assert column in table
-    data = json.loads(out.with_suffix(".json").read_text())["results"]
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert payload["meta"]["ensemble"] == 1  # the papers' protocol: one pass per image
+    data = payload["results"]
     degraded, oracle = data["degraded input"], data["m (oracle weights)"]
     assert set(oracle) == {
         "BSD68 σ15",
@@ -95,6 +97,7 @@ def test_eval_3task_setting_has_only_its_datasets(tmp_path, bundle):
         (["--synthetic", "--weights", "label"], "--weights must be"),
         (["--data", "/no/such/root"], "does not exist"),
         (["--data", ".", "--setting", "7task"], "setting must be one of"),
+        (["--synthetic", "--ensemble", "6"], "ensemble must be 'auto' or one of 1, 2, 4, 8"),
     ],
 )
 def test_eval_bad_arguments_exit_2(bundle, args, message):
@@ -259,7 +262,7 @@ def test_eval_on_a_photo_split_with_an_identity_model_gives_the_input_row(tmp_pa
         f"{classical['psnr']:.2f} / {classical['ssim']:.4f} (6 of 8 columns)"
         in out.with_suffix(".md").read_text()
     )
-    assert payload["meta"]["setting"] == "photos:validation:48"
+    assert payload["meta"]["setting"] == "photos:validation:48" and payload["meta"]["ensemble"] == "auto"
     assert payload["meta"]["training"] == {"training": trained}  # the run folder need not survive
     assert payload["meta"]["command"].startswith("pipir eval ") and "--limit 3" in payload["meta"]["command"]
     said = payload["classifier"]  # what the classifier said, per column: its fixed answer

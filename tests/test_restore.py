@@ -72,7 +72,10 @@ def test_tiles_sharing_the_whole_images_prompts_come_closer_to_it_than_tiles_wit
 
     restorer = load()  # the shipped default model: tiling is judged on real weights
     image = apply(to_float(samples(["coffee"])["coffee"]), "haze", seed=0)  # global: prompts matter most
-    whole = torch.from_numpy(restorer.restore(image, task="dehaze", precision="fp32").image).permute(2, 0, 1)
+    whole = restorer.restore(
+        image, task="dehaze", precision="fp32", ensemble=1
+    ).image  # one pass, as tiles run
+    whole = torch.from_numpy(whole).permute(2, 0, 1)
 
     def tiled_psnr(share: bool) -> float:
         restorer.share_prompts = share
@@ -136,7 +139,7 @@ def test_tiles_blend_into_the_window_weighted_average_of_their_outputs(shape):
 
 def test_mixture_weights_reach_the_model(restorer):
     image = photo()
-    mix = restorer.restore(image, task={"dehaze": 0.5, "denoise": 0.5}, precision="fp32")
+    mix = restorer.restore(image, task={"dehaze": 0.5, "denoise": 0.5}, precision="fp32", ensemble=1)
     assert mix.weights["dehaze"] == pytest.approx(0.5) and mix.weights["denoise"] == pytest.approx(0.5)
     x = torch.from_numpy(image).permute(2, 0, 1)[None]
     direct = restorer.model(x, pipir.task_weights({"dehaze": 0.5, "denoise": 0.5}))[0].clamp(0, 1)
@@ -266,6 +269,7 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert [r["input"] for r in records] == [str(tmp_path / "in/a.png"), str(tmp_path / "in/b.png")]
     assert records[0]["output"] == str(tmp_path / "j/a.png") and records[0]["source"] == "given"
     assert records[0]["weights"]["denoise"] == 1.0 and records[0]["seconds"] > 0
+    assert records[0]["views"] == 2  # a small photo: itself and its mirror image (pipir.ensemble)
     assert cli(str(one), "-o", str(tmp_path / "q"), "--quiet").stdout == ""
     assert (tmp_path / "q/a.png").is_file()
     cli(str(one), "-o", str(tmp_path / "c"), "--compare")
@@ -378,6 +382,11 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--ext", "gif"), "--ext must name an image format"),
         ((str(folder / "good.png"), "--quality", "0"), "--quality must be between 1 and 100"),
         ((str(folder), "-o", str(tmp_path / "bad" / "one.png")), "names one file, but 3 images"),
+        ((str(folder / "good.png"), "--ensemble", "3"), "ensemble must be 'auto' or one of 1, 2, 4, 8"),
+        (
+            (str(folder / "good.png"), "--ensemble", "8", "--tile", "40", "--overlap", "8"),
+            "restored in one piece",
+        ),
     ]:
         output = () if "-o" in args else ("-o", str(tmp_path / "bad"))
         model = () if "--model" in args else ("--model", str(bundle))

@@ -164,6 +164,10 @@ def restore(
     overlap: int = typer.Option(32, help="tile overlap in pixels"),
     precision: str = typer.Option("auto", help="auto (bf16 where the hardware has it), fp32 or bf16"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps"),
+    ensemble: str = typer.Option(
+        "auto",
+        help="orientations averaged: 1, 2, 4, 8, or 'auto' (2 on photos restored whole up to 512×512 pixels)",
+    ),
     max_megapixels: float = typer.Option(
         180, help="refuse images declaring more pixels than this (decompression bombs); raise for panoramas"
     ),
@@ -171,6 +175,7 @@ def restore(
     """Restore images; print the prompt weights used for each. Inputs are never overwritten."""
     from rich.progress import Progress
 
+    from pipir.ensemble import parse as parse_ensemble
     from pipir.files import STDIN, Destination, expand_inputs, restore_file, result_record
     from pipir.hub import load
     from pipir.models.pip import task_weights
@@ -183,6 +188,7 @@ def restore(
     if tile not in ("auto", "none") and not tile.isdigit():
         raise PipirError(f"tile must be a number of pixels, 'auto' or 'none', not {tile!r}")
     tile_size: int | str | None = None if tile == "none" else tile if tile == "auto" else int(tile)
+    views = parse_ensemble(ensemble)
     files, skipped = expand_inputs(inputs, recursive)
     if not quiet:
         for line in skipped:
@@ -207,6 +213,7 @@ def restore(
                 target, result, seconds = restore_file(
                     restorer, path, subfolder, to, int(max_megapixels * 1e6),
                     task=spec, tile=tile_size, overlap=overlap, precision=precision, progress=progress,
+                    ensemble=views,
                 )  # fmt: skip
             except PipirError as err:
                 failures += 1
@@ -320,10 +327,12 @@ def _classifier_report(
     console.print(text, highlight=False, soft_wrap=True)
 
 
-def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool, heard: list) -> dict:
+def _eval_methods(
+    restorer, weights: str, baselines: bool, real_photos: bool, heard: list, ensemble: int | str
+) -> dict:
     """The rows of ``pipir eval``: the degraded input, the model told the task and/or blind (what
-    its classifier answers goes to ``heard``), and the classical baselines (BM3D on real photos,
-    where the package is installed)."""
+    its classifier answers goes to ``heard``; ``ensemble`` views averaged), and the classical
+    baselines (BM3D on real photos, where the package is installed)."""
     from pipir import evaluate as ev
 
     methods: dict[str, ev.Method | None] = {"degraded input": None} if baselines else {}
@@ -331,7 +340,7 @@ def _eval_methods(restorer, weights: str, baselines: bool, real_photos: bool, he
         if kind == "auto" and restorer.sensor is None and restorer.uses_prompts:
             raise PipirError(f"{restorer.name} has no classifier: use --weights oracle")
         label = f"{restorer.name} ({kind} weights)" if restorer.uses_prompts else restorer.name
-        methods[label] = ev.restorer_method(restorer, kind, heard)
+        methods[label] = ev.restorer_method(restorer, kind, heard, ensemble)
         if not restorer.uses_prompts:
             break
     if baselines:
@@ -363,6 +372,11 @@ def evaluate_command(
         None, help="also write every restored image and a CSV of per-image scores into this folder"
     ),
     seed: int = typer.Option(0, help="seed of the synthetic degradations and of the test noise"),
+    ensemble: str = typer.Option(
+        None,
+        help="orientations averaged per image: 1, 2, 4, 8 or 'auto' (default: as pipir restore with "
+        "--photos, 1 otherwise, as the papers report)",
+    ),
     classifier: bool = typer.Option(
         False,
         help="instead: what the classifier says per column of --photos, or (no --photos) its "
@@ -383,9 +397,12 @@ def evaluate_command(
         raise PipirError("choose exactly one of --synthetic, --data ROOT and --photos DIR")
     if weights not in ("oracle", "auto", "both"):
         raise PipirError(f"--weights must be oracle, auto or both, not {weights!r}")
+    from pipir.ensemble import parse as parse_ensemble
+
+    views = parse_ensemble(ensemble or ("auto" if photos is not None else "1"))
     restorer = load(model)
     heard: list = []  # what the classifier answered for each blind restore
-    methods = _eval_methods(restorer, weights, baselines, real_photos=photos is not None, heard=heard)
+    methods = _eval_methods(restorer, weights, baselines, photos is not None, heard, views)
     if photos is not None:
         items = ev.photo_items(photos, split, size, seed, limit)
         title = f"Real photos, {split} split ({len(items) // len(ev.PHOTO_COLUMNS)}), long side {size}"
@@ -417,6 +434,7 @@ def evaluate_command(
         "training": {k: restorer.info[k] for k in ("training", "sensor_training") if k in restorer.info},
         "setting": "synthetic" if synthetic else f"photos:{split}:{size}" if photos else setting,
         "seed": seed,
+        "ensemble": views,
         "average_over": average_over,
     }
     answers = ev.classifier_answers(restorer, heard) if heard else None

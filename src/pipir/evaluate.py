@@ -91,16 +91,19 @@ class Item:
 Method = Callable[[Item], torch.Tensor]
 
 
-def restorer_method(restorer: Restorer, weights: str, heard: list | None = None) -> Method:
+def restorer_method(
+    restorer: Restorer, weights: str, heard: list | None = None, ensemble: int | str = "auto"
+) -> Method:
     """Restore with oracle prompt weights (the task label, as the official code reports) or with
-    the classifier's (``auto``, blind); whole images in fp32, as the protocol says. Blind, what the
+    the classifier's (``auto``, blind); whole images in fp32, as the protocol says, averaged over
+    ``ensemble`` views as ``pipir restore`` does (1: one pass, as the papers report). Blind, what the
     classifier answered for each item is appended to ``heard`` as (item, probabilities)."""
 
     def run(item: Item) -> torch.Tensor | None:
         if weights == "oracle" and item.task not in restorer.tasks:
             return None  # an intact photo has no task to be told
         task = item.task if weights == "oracle" else "auto"
-        result = restorer.restore_tensor(item.degraded, task=task, precision="fp32")
+        result = restorer.restore_tensor(item.degraded, task=task, precision="fp32", ensemble=ensemble)
         if heard is not None and (answer := result.answer()) is not None:
             heard.append((item, answer[0].cpu().numpy()))
         return result.image.cpu()

@@ -66,7 +66,9 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
     for attn in attentions:
         attn.record_map = True
     try:
-        with torch.inference_mode():  # the restore path's own forward: precision, clamp, strength
+        # The restore path's own forward (precision, clamp, strength), once: the pass whose attention
+        # is shown (pipir restore averages eight orientations of a small photo, pipir.ensemble).
+        with torch.inference_mode():
             restored = restorer._forward(
                 restorer._input(x), weights, restorer.resolve_precision("auto"), strength
             )

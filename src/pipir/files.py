@@ -81,6 +81,7 @@ def result_record(path: Path, target: Path, result, seconds: float) -> dict:
         "source": result.source,
         "strength": round(result.strength, 4),
         "tile": result.tile,
+        "views": result.views,
         "seconds": round(seconds, 3),
     }
 

@@ -77,14 +77,15 @@ def restore(
     out: np.ndarray | None = None,
     tile_batch: int | None = None,
     progress: Progress | None = None,
+    ensemble: int | str = "auto",
 ) -> Restored:
     """Restore one image (a numpy array, or the path of an image file) with ``model`` (default: the
     shipped ``pipir-small``).
 
     ``task``: ``"auto"`` (the classifier decides), a task name, or a mixture such as
     ``{"dehaze": 0.5, "denoise": 0.5}``. Returns a :class:`Restored` (``.image``, ``.weights``).
-    ``out=image`` restores in place; ``tile_batch`` and ``progress(done, total)`` as in
-    :meth:`Restorer.restore`.
+    ``out=image`` restores in place; ``tile_batch``, ``progress(done, total)`` and ``ensemble``
+    (orientations averaged, :mod:`pipir.ensemble`) as in :meth:`Restorer.restore`.
     """
     if isinstance(image, (str, Path)):
         from pipir.io import read_image
@@ -106,6 +107,7 @@ def restore(
         tile_batch=tile_batch,
         out=out,
         progress=progress,
+        ensemble=ensemble,
     )
 
 

@@ -26,6 +26,7 @@ from pipir.device import (
     side_by_side,
     tile_workers,
 )
+from pipir.ensemble import average_views, count_views
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
@@ -101,6 +102,7 @@ class Restored:
     # counted clean (:func:`blind_weights`; output = input + strength · (restored − input)); 1 when
     # the task was given.
     strength: float = 1.0
+    views: int = 1  # orientations averaged (pipir.ensemble): 1, 2, 4 or 8
 
     def top(self, n: int = 3) -> list[tuple[str, float]]:
         return [kv for kv in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n] if kv[1] >= 0.005]
@@ -109,7 +111,8 @@ class Restored:
         """``classifier: derain 0.97, denoise 0.02; strength 0.95`` (strength shown when below 1)."""
         used = ", ".join(f"{name} {weight:.2f}" for name, weight in self.top(n)) or "no prompts"
         strength = f"; strength {self.strength:.2f}" if self.strength < 0.995 else ""
-        return f"{self.source}: {used}{strength}"
+        views = f"; self-ensemble ×{self.views}" if self.views > 1 else ""
+        return f"{self.source}: {used}{strength}{views}"
 
 
 class Prompting(NamedTuple):
@@ -130,6 +133,7 @@ class RestoredTensor(NamedTuple):
     source: str  # "classifier", "given" or "none"
     strength: torch.Tensor | None  # B blind strengths (None: told the task)
     probs: torch.Tensor | None = None  # B×classes classifier probabilities (None: not blind)
+    views: int = 1  # orientations averaged (pipir.ensemble)
 
     def answer(self) -> torch.Tensor | None:
         """The classifier's probabilities (tasks, then "clean" where it has that class), as it
@@ -308,14 +312,17 @@ class Restorer:
         precision: str,
         tile_batch: int | None,
         progress: Progress | None = None,
-    ) -> tuple[Prompting, tuple[int, int] | None]:
-        """The one restore loop; returns how it was steered (:meth:`prompt_weights`) and the tile
-        height × width that ran (None: the whole image). ``fetch(top, left, height, width)`` gives a
-        B×3 float crop of the input, ``emit(top, left, block)`` takes a finished B×3×n×m block of
-        the output. Tiles run in raster order and each hands on the block that no later tile touches
-        (with an in-place ``emit``, no later tile reads it either), so memory depends on the tile
-        size and the :attr:`workers` tiles in flight, and on the image width only through a strip as
-        high as the tiles' overlap. Tiles run side by side are handed on in the same order.
+        ensemble: int | str = 1,
+    ) -> tuple[Prompting, tuple[int, int] | None, int]:
+        """The one restore loop; returns how it was steered (:meth:`prompt_weights`), the tile
+        height × width that ran (None: the whole image) and the views averaged (``ensemble``:
+        :func:`pipir.ensemble.count_views`; the prompt weights are the same for every view).
+        ``fetch(top, left, height, width)`` gives a B×3 float crop of the input, ``emit(top, left,
+        block)`` takes a finished B×3×n×m block of the output. Tiles run in raster order and each
+        hands on the block that no later tile touches (with an in-place ``emit``, no later tile
+        reads it either), so memory depends on the tile size and the :attr:`workers` tiles in
+        flight, and on the image width only through a strip as high as the tiles' overlap. Tiles
+        run side by side are handed on in the same order.
 
         Tiles cover the image padded (by reflection, as the model pads a whole image) to a multiple
         of the model's down-sampling factor, start at multiples of it, and share the whole image's
@@ -329,12 +336,18 @@ class Restorer:
         if tile is not None and tile <= 2 * overlap:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
+        whole = tile is None or (h <= tile and w <= tile)
+        n = count_views(ensemble, h * w, whole)
         steer = self.prompt_weights(fetch, b, h, w, task)
         weights, strength = steer.weights, steer.strength
-        if tile is None or (h <= tile and w <= tile):
-            emit(0, 0, self._forward(self._input(fetch(0, 0, h, w)), weights, precision, strength))
+        if whole:
+
+            def forward(view: torch.Tensor) -> torch.Tensor:
+                return self._forward(self._input(view), weights, precision, strength)
+
+            emit(0, 0, average_views(forward, self._input(fetch(0, 0, h, w)), n))
             progress(1, 1)
-            return steer, None
+            return steer, None, n
         m = self.multiple
         hp, wp = h + (-h) % m, w + (-w) % m
         th, tw = fit_tile(hp, tile, overlap, m), fit_tile(wp, tile, overlap, m)
@@ -363,7 +376,7 @@ class Restorer:
             return self._forward(tiles, tiled_weights, precision, tiled_strength, **tiling)
 
         self._stitch(padded, emit, grid, (h, w), overlap, forward, tile_batch, tick)
-        return steer, (th, tw)
+        return steer, (th, tw), 1
 
     def _stitch(
         self,
@@ -435,9 +448,10 @@ class Restorer:
         precision: str = "auto",
         tile_batch: int | None = None,
         progress: Progress | None = None,
+        ensemble: int | str = "auto",
     ) -> RestoredTensor:
-        """Restore B×3×H×W in [0, 1]; returns it with the prompt weights, their source and the blind
-        strength."""
+        """Restore B×3×H×W in [0, 1]; returns it with the prompt weights, their source, the blind
+        strength and the views averaged (``ensemble``: 1, 2, 4, 8 or ``"auto"``, :mod:`pipir.ensemble`)."""
         x = x.to(torch.float32)
         out = torch.empty_like(x)
 
@@ -447,10 +461,11 @@ class Restorer:
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             out[:, :, t : t + block.shape[2], s : s + block.shape[3]] = block.to(out.device)
 
-        steer, _ = self._run(
-            fetch, emit, (x.shape[0], *x.shape[-2:]), task, tile, overlap, precision, tile_batch, progress
+        shape = (x.shape[0], *x.shape[-2:])
+        steer, _, n = self._run(
+            fetch, emit, shape, task, tile, overlap, precision, tile_batch, progress, ensemble
         )
-        return RestoredTensor(out, **steer._asdict())
+        return RestoredTensor(out, **steer._asdict(), views=n)
 
     def restore(
         self,
@@ -462,6 +477,7 @@ class Restorer:
         tile_batch: int | None = None,
         out: np.ndarray | None = None,
         progress: Progress | None = None,
+        ensemble: int | str = "auto",
     ) -> Restored:
         """Restore a numpy image: H×W (grey), H×W×3 or H×W×4 (alpha passed through); uint8, uint16
         or float in [0, 1]. The result keeps the input's layout and dtype. Only the tiles being
@@ -470,7 +486,9 @@ class Restorer:
         ``out``: an array of the result's shape and dtype to write into instead of a new one; it may
         be ``image`` itself (in place: each output pixel is written only after the last tile that
         reads it has run), which saves a copy of the photo (``pipir restore`` does this).
-        ``progress(done, total)`` is told after every batch of tiles how far the restoration is."""
+        ``progress(done, total)`` is told after every batch of tiles how far the restoration is.
+        ``ensemble``: orientations averaged (1, 2, 4, 8; ``"auto"``: eight for a small photo restored
+        whole, else one; :mod:`pipir.ensemble`)."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = split_layout(image)
         h, w = rgb.shape[:2]
@@ -493,12 +511,14 @@ class Restorer:
             rows, cols = block.shape[2:]
             target[t : t + rows, s : s + cols] = to_layout(block[0].permute(1, 2, 0), layout, image.dtype)
 
-        steer, tile = self._run(fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress)
+        steer, tile, n = self._run(
+            fetch, emit, (1, h, w), task, tile, overlap, precision, tile_batch, progress, ensemble
+        )
         if alpha is not None:
             result[:, :, 3] = alpha  # a no-op in place
         weights, strength = steer.weights, steer.strength
         names = {} if weights is None else dict(zip(self.tasks, (float(v) for v in weights[0])))
-        return Restored(result, names, steer.source, tile, 1.0 if strength is None else float(strength[0]))
+        return Restored(result, names, steer.source, tile, 1.0 if strength is None else float(strength[0]), n)
 
 
 __all__ = ["Prompting", "Restored", "Restorer", "TaskSpec"]
