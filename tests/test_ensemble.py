@@ -6,7 +6,17 @@ import torch
 
 import pipir
 from pipir.checkpoints import save_bundle
-from pipir.ensemble import AUTO_PIXELS, AUTO_VIEWS, VIEWS, average_views, count_views, parse, turn, unturn
+from pipir.ensemble import (
+    AUTO_PIXELS,
+    AUTO_VIEWS,
+    VIEWS,
+    average_views,
+    count_views,
+    parse,
+    turn,
+    unturn,
+    upright_share,
+)
 from pipir.errors import PipirError
 from pipir.hub import load
 from pipir.models.sensor import DegradationSensor
@@ -67,9 +77,9 @@ def test_auto_takes_two_views_only_for_a_small_image_restored_whole():
     with pytest.raises(PipirError, match="restored in one piece"):
         count_views(2, 100, whole=False)
     for bad in (3, 0, "all"):
-        with pytest.raises(PipirError, match="ensemble must be 'auto' or one of 1, 2, 4, 8"):
+        with pytest.raises(PipirError, match="ensemble must be 'auto', 'task' or one of 1, 2, 4, 8"):
             count_views(bad, 100, whole=True)
-    assert parse("auto") == "auto" and parse("8") == 8
+    assert parse("auto") == "auto" and parse("task") == "task" and parse("8") == 8
     for bad in ("3", "-1", "eight", ""):
         with pytest.raises(PipirError, match="ensemble must be"):
             parse(bad)
@@ -103,3 +113,22 @@ def test_restore_of_a_numpy_photo_reports_the_views_and_tiles_take_one(restorer)
     assert tiled.views == 1 and tiled.tile is not None
     assert "self-ensemble ×2" in restorer.restore(image, task="denoise").describe()
     assert "self-ensemble" not in tiled.describe()
+
+
+def test_task_takes_eight_views_only_where_rain_and_haze_have_little_weight(restorer):
+    tasks = restorer.tasks
+    weights = pipir.task_weights({"denoise": 0.95, "dehaze": 0.05}, tasks=tasks)
+    assert upright_share(weights, tasks) == pytest.approx(0.05)
+    both = torch.cat([weights, pipir.task_weights("derain", tasks=tasks)])
+    assert upright_share(both, tasks) == pytest.approx(1.0)  # the batch's largest share
+    assert upright_share(None, tasks) is None  # a plain backbone: no prompts
+    assert count_views("task", 100, True, upright=0.05) == 8
+    assert count_views("task", 100, True, upright=0.1) == AUTO_VIEWS
+    assert count_views("task", 100, True, upright=None) == AUTO_VIEWS
+    assert count_views("task", AUTO_PIXELS + 1, True, upright=0.0) == 1
+    assert count_views("task", 100, False, upright=0.0) == 1
+    assert count_views("auto", 100, True, upright=0.0) == AUTO_VIEWS  # auto does not look at the task
+    x = torch.rand(1, 3, 32, 48)
+    assert restorer.restore_tensor(x, task="denoise", ensemble="task").views == 8
+    assert restorer.restore_tensor(x, task="derain", ensemble="task").views == 2
+    assert restorer.restore_tensor(x, task={"denoise": 0.8, "dehaze": 0.2}, ensemble="task").views == 2

@@ -382,7 +382,10 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder / "good.png"), "--ext", "gif"), "--ext must name an image format"),
         ((str(folder / "good.png"), "--quality", "0"), "--quality must be between 1 and 100"),
         ((str(folder), "-o", str(tmp_path / "bad" / "one.png")), "names one file, but 3 images"),
-        ((str(folder / "good.png"), "--ensemble", "3"), "ensemble must be 'auto' or one of 1, 2, 4, 8"),
+        (
+            (str(folder / "good.png"), "--ensemble", "3"),
+            "ensemble must be 'auto', 'task' or one of 1, 2, 4, 8",
+        ),
         (
             (str(folder / "good.png"), "--ensemble", "8", "--tile", "40", "--overlap", "8"),
             "restored in one piece",

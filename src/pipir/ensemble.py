@@ -28,27 +28,44 @@ CHOICES = (1, 2, 4, 8)
 # noise σ15 rose 30.88 → 31.25 dB), where the mirror image costs nothing.
 AUTO_VIEWS = 2
 AUTO_PIXELS = 512 * 512
+# "task": as "auto", but all eight views where the prompt weights (told, or the classifier's) give
+# the tasks that need the photo upright less than UPRIGHT_SHARE together.
+UPRIGHT_TASKS = ("derain", "dehaze")
+UPRIGHT_SHARE = 0.1
+NAMED = ("auto", "task")
+BAD = f"ensemble must be 'auto', 'task' or one of {', '.join(map(str, CHOICES))}, not"
 
 
 def parse(text: str) -> int | str:
-    """A command line's ``--ensemble``: ``"auto"`` or a count of views, checked before any work."""
+    """A command line's ``--ensemble``: a named policy or a count of views, checked before any work."""
     value = int(text) if text.isdigit() else text
-    if value != "auto" and value not in CHOICES:
-        raise PipirError(f"ensemble must be 'auto' or one of {', '.join(map(str, CHOICES))}, not {text!r}")
+    if value not in NAMED and value not in CHOICES:
+        raise PipirError(f"{BAD} {text!r}")
     return value
 
 
-def count_views(ensemble: int | str, pixels: int, whole: bool) -> int:
-    """How many views restore an image of ``pixels`` pixels: ``ensemble`` as given (1, 2, 4 or 8),
-    or for ``"auto"`` :data:`AUTO_VIEWS` on a small image restored whole (``whole``), else one. A
-    count above one needs the image whole: tiles share the whole image's prompts, which are not
-    turned with them."""
-    if ensemble == "auto":
-        return AUTO_VIEWS if whole and pixels <= AUTO_PIXELS else 1
+def upright_share(weights: torch.Tensor | None, tasks: tuple[str, ...]) -> float | None:
+    """The largest share, over the batch, of B×K prompt ``weights`` on :data:`UPRIGHT_TASKS`; None
+    for a model without prompts."""
+    if weights is None:
+        return None
+    columns = [k for k, task in enumerate(tasks) if task in UPRIGHT_TASKS]
+    return float(weights[:, columns].sum(-1).max()) if columns else 0.0
+
+
+def count_views(ensemble: int | str, pixels: int, whole: bool, upright: float | None = None) -> int:
+    """How many views restore an image of ``pixels`` pixels: ``ensemble`` as given (1, 2, 4 or 8);
+    for ``"auto"`` :data:`AUTO_VIEWS` on a small image restored whole (``whole``), else one; for
+    ``"task"`` the same, but eight where ``upright`` (:func:`upright_share`) is known and below
+    :data:`UPRIGHT_SHARE`. A count above one needs the image whole: tiles share the whole image's
+    prompts, which are not turned with them."""
+    if ensemble in NAMED:
+        if not whole or pixels > AUTO_PIXELS:
+            return 1
+        few = ensemble == "task" and upright is not None and upright < UPRIGHT_SHARE
+        return len(VIEWS) if few else AUTO_VIEWS
     if ensemble not in CHOICES:
-        raise PipirError(
-            f"ensemble must be 'auto' or one of {', '.join(map(str, CHOICES))}, not {ensemble!r}"
-        )
+        raise PipirError(f"{BAD} {ensemble!r}")
     if ensemble > 1 and not whole:
         raise PipirError(
             f"a self-ensemble of {ensemble} views needs the image restored in one piece; "

@@ -26,7 +26,7 @@ from pipir.device import (
     side_by_side,
     tile_workers,
 )
-from pipir.ensemble import average_views, count_views
+from pipir.ensemble import average_views, count_views, upright_share
 from pipir.errors import PipirError
 from pipir.layout import split_layout, to_layout
 from pipir.memory import auto_tile
@@ -337,9 +337,9 @@ class Restorer:
             raise PipirError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
         b, h, w = shape
         whole = tile is None or (h <= tile and w <= tile)
-        n = count_views(ensemble, h * w, whole)
         steer = self.prompt_weights(fetch, b, h, w, task)
         weights, strength = steer.weights, steer.strength
+        n = count_views(ensemble, h * w, whole, upright_share(weights, self.tasks))
         if whole:
 
             def forward(view: torch.Tensor) -> torch.Tensor:
