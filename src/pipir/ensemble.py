@@ -5,7 +5,8 @@ equivariant to them, so its errors differ from view to view and partly cancel in
 view costs one forward pass, so by default (``"auto"``) only photos restored in one piece and of at
 most :data:`AUTO_PIXELS` pixels are averaged, over the photo and its mirror image (on the 40
 validation photos at 320 px, blind: +0.15 dB on the task average, no task lower); larger photos are
-restored once.
+restored once. ``"task"`` takes all eight views where the prompt weights say the photo has little
+rain or haze, the two tasks whose restoration depends on which way is up.
 """
 
 from __future__ import annotations
