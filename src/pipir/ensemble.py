@@ -37,12 +37,16 @@ NAMED = ("auto", "task")
 BAD = f"ensemble must be 'auto', 'task' or one of {', '.join(map(str, CHOICES))}, not"
 
 
+def check(value: int | str) -> int | str:
+    """``value`` if it is a named policy or a count of views, else a clear error."""
+    if value not in NAMED and value not in CHOICES:
+        raise PipirError(f"{BAD} {value!r}")
+    return value
+
+
 def parse(text: str) -> int | str:
     """A command line's ``--ensemble``: a named policy or a count of views, checked before any work."""
-    value = int(text) if text.isdigit() else text
-    if value not in NAMED and value not in CHOICES:
-        raise PipirError(f"{BAD} {text!r}")
-    return value
+    return check(int(text) if text.isdigit() else text)
 
 
 def upright_share(weights: torch.Tensor | None, tasks: tuple[str, ...]) -> float | None:
@@ -60,13 +64,11 @@ def count_views(ensemble: int | str, pixels: int, whole: bool, upright: float | 
     ``"task"`` the same, but eight where ``upright`` (:func:`upright_share`) is known and below
     :data:`UPRIGHT_SHARE`. A count above one needs the image whole: tiles share the whole image's
     prompts, which are not turned with them."""
-    if ensemble in NAMED:
+    if check(ensemble) in NAMED:
         if not whole or pixels > AUTO_PIXELS:
             return 1
         few = ensemble == "task" and upright is not None and upright < UPRIGHT_SHARE
         return len(VIEWS) if few else AUTO_VIEWS
-    if ensemble not in CHOICES:
-        raise PipirError(f"{BAD} {ensemble!r}")
     if ensemble > 1 and not whole:
         raise PipirError(
             f"a self-ensemble of {ensemble} views needs the image restored in one piece; "
