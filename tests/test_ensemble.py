@@ -69,18 +69,18 @@ def test_the_mean_is_over_the_views_each_turned_back():
     assert torch.equal(x, kept)  # the input is left as it was
 
 
-def test_auto_takes_two_views_only_for_a_small_image_restored_whole():
-    assert count_views("auto", AUTO_PIXELS, whole=True) == AUTO_VIEWS == 2
-    assert count_views("auto", AUTO_PIXELS + 1, whole=True) == 1
-    assert count_views("auto", 100, whole=False) == 1
+def test_auto_averages_only_a_small_image_restored_whole():
+    assert count_views("auto", AUTO_PIXELS, whole=True) == AUTO_VIEWS == 2  # prompts unknown: upright
+    assert count_views("auto", AUTO_PIXELS + 1, whole=True, upright=0.0) == 1
+    assert count_views("auto", 100, whole=False, upright=0.0) == 1
     assert count_views(2, 10**8, whole=True) == 2
     with pytest.raises(PipirError, match="restored in one piece"):
         count_views(2, 100, whole=False)
-    for bad in (3, 0, "all"):
-        with pytest.raises(PipirError, match="ensemble must be 'auto', 'task' or one of 1, 2, 4, 8"):
+    for bad in (3, 0, "all", "task"):
+        with pytest.raises(PipirError, match="ensemble must be 'auto' or one of 1, 2, 4, 8"):
             count_views(bad, 100, whole=True)
-    assert parse("auto") == "auto" and parse("task") == "task" and parse("8") == 8
-    for bad in ("3", "-1", "eight", ""):
+    assert parse("auto") == "auto" and parse("8") == 8
+    for bad in ("3", "-1", "eight", "", "task"):
         with pytest.raises(PipirError, match="ensemble must be"):
             parse(bad)
 
@@ -107,28 +107,29 @@ def test_restore_averages_the_views_with_one_set_of_prompt_weights(restorer):
 
 def test_restore_of_a_numpy_photo_reports_the_views_and_tiles_take_one(restorer):
     image = np.random.default_rng(0).random((48, 64, 3)).astype(np.float32)
-    assert restorer.restore(image, task="denoise").views == 2  # the default, "auto"
-    assert restorer.restore(image, task="denoise", ensemble=8).views == 8
+    assert restorer.restore(image, task="denoise").views == 8  # the default, "auto": no rain or haze
+    assert restorer.restore(image, task="derain").views == 2  # rain: upright views only
+    assert restorer.restore(image, task="denoise", ensemble=4).views == 4
     tiled = restorer.restore(image, task="denoise", tile=40, overlap=8)
     assert tiled.views == 1 and tiled.tile is not None
-    assert "self-ensemble ×2" in restorer.restore(image, task="denoise").describe()
+    assert "self-ensemble ×2" in restorer.restore(image, task="dehaze").describe()
     assert "self-ensemble" not in tiled.describe()
 
 
-def test_task_takes_eight_views_only_where_rain_and_haze_have_little_weight(restorer):
+def test_auto_takes_eight_views_only_where_rain_and_haze_have_little_weight(restorer):
     tasks = restorer.tasks
     weights = pipir.task_weights({"denoise": 0.95, "dehaze": 0.05}, tasks=tasks)
     assert upright_share(weights, tasks) == pytest.approx(0.05)
     both = torch.cat([weights, pipir.task_weights("derain", tasks=tasks)])
     assert upright_share(both, tasks) == pytest.approx(1.0)  # the batch's largest share
     assert upright_share(None, tasks) is None  # a plain backbone: no prompts
-    assert count_views("task", 100, True, upright=0.05) == 8
-    assert count_views("task", 100, True, upright=0.1) == AUTO_VIEWS
-    assert count_views("task", 100, True, upright=None) == AUTO_VIEWS
-    assert count_views("task", AUTO_PIXELS + 1, True, upright=0.0) == 1
-    assert count_views("task", 100, False, upright=0.0) == 1
-    assert count_views("auto", 100, True, upright=0.0) == AUTO_VIEWS  # auto does not look at the task
+    assert count_views("auto", 100, True, upright=0.05) == 8
+    assert count_views("auto", 100, True, upright=0.1) == AUTO_VIEWS
+    assert count_views("auto", 100, True, upright=None) == AUTO_VIEWS
+    assert count_views("auto", AUTO_PIXELS + 1, True, upright=0.0) == 1
+    assert count_views("auto", 100, False, upright=0.0) == 1
     x = torch.rand(1, 3, 32, 48)
-    assert restorer.restore_tensor(x, task="denoise", ensemble="task").views == 8
-    assert restorer.restore_tensor(x, task="derain", ensemble="task").views == 2
-    assert restorer.restore_tensor(x, task={"denoise": 0.8, "dehaze": 0.2}, ensemble="task").views == 2
+    assert restorer.restore_tensor(x, task="denoise").views == 8
+    assert restorer.restore_tensor(x, task="derain").views == 2
+    assert restorer.restore_tensor(x, task={"denoise": 0.8, "dehaze": 0.2}).views == 2
+    assert restorer.restore_tensor(x, task={"denoise": 0.95, "dehaze": 0.05}).views == 8

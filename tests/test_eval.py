@@ -97,7 +97,7 @@ def test_eval_3task_setting_has_only_its_datasets(tmp_path, bundle):
         (["--synthetic", "--weights", "label"], "--weights must be"),
         (["--data", "/no/such/root"], "does not exist"),
         (["--data", ".", "--setting", "7task"], "setting must be one of"),
-        (["--synthetic", "--ensemble", "6"], "ensemble must be 'auto', 'task' or one of 1, 2, 4, 8"),
+        (["--synthetic", "--ensemble", "6"], "ensemble must be 'auto' or one of 1, 2, 4, 8"),
     ],
 )
 def test_eval_bad_arguments_exit_2(bundle, args, message):

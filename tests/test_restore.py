@@ -269,7 +269,7 @@ def test_cli_output_file_suffix_format_quality_json_and_quiet(tmp_path, bundle):
     assert [r["input"] for r in records] == [str(tmp_path / "in/a.png"), str(tmp_path / "in/b.png")]
     assert records[0]["output"] == str(tmp_path / "j/a.png") and records[0]["source"] == "given"
     assert records[0]["weights"]["denoise"] == 1.0 and records[0]["seconds"] > 0
-    assert records[0]["views"] == 2  # a small photo: itself and its mirror image (pipir.ensemble)
+    assert records[0]["views"] == 8  # a small photo told denoise: all eight orientations (pipir.ensemble)
     assert cli(str(one), "-o", str(tmp_path / "q"), "--quiet").stdout == ""
     assert (tmp_path / "q/a.png").is_file()
     cli(str(one), "-o", str(tmp_path / "c"), "--compare")
@@ -384,7 +384,7 @@ def test_cli_bad_inputs_exit_2_with_one_sentence_and_no_partial_output(tmp_path,
         ((str(folder), "-o", str(tmp_path / "bad" / "one.png")), "names one file, but 3 images"),
         (
             (str(folder / "good.png"), "--ensemble", "3"),
-            "ensemble must be 'auto', 'task' or one of 1, 2, 4, 8",
+            "ensemble must be 'auto' or one of 1, 2, 4, 8",
         ),
         (
             (str(folder / "good.png"), "--ensemble", "8", "--tile", "40", "--overlap", "8"),

@@ -166,8 +166,8 @@ def restore(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps"),
     ensemble: str = typer.Option(
         "auto",
-        help="orientations averaged: 1, 2, 4, 8, 'auto' (2 on photos restored whole up to 512×512 pixels) or "
-        "'task' (as auto, but 8 where rain and haze have under 0.1 of the prompt weights)",
+        help="orientations averaged: 1, 2, 4, 8 or 'auto' (on photos restored whole up to 512×512 pixels: "
+        "8 where rain and haze have under 0.1 of the prompt weights, else 2; 1 on larger photos)",
     ),
     max_megapixels: float = typer.Option(
         180, help="refuse images declaring more pixels than this (decompression bombs); raise for panoramas"
@@ -375,7 +375,7 @@ def evaluate_command(
     seed: int = typer.Option(0, help="seed of the synthetic degradations and of the test noise"),
     ensemble: str = typer.Option(
         None,
-        help="orientations averaged per image: 1, 2, 4, 8, 'auto' or 'task' (default: as pipir restore with "
+        help="orientations averaged per image: 1, 2, 4, 8 or 'auto' (default: as pipir restore with "
         "--photos, 1 otherwise, as the papers report)",
     ),
     classifier: bool = typer.Option(

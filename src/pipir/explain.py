@@ -67,7 +67,7 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
         attn.record_map = True
     try:
         # The restore path's own forward (precision, clamp, strength), once: the pass whose attention
-        # is shown (pipir restore averages a small photo with its mirror image, pipir.ensemble).
+        # is shown (pipir restore averages a small photo over several orientations, pipir.ensemble).
         with torch.inference_mode():
             restored = restorer._forward(
                 restorer._input(x), weights, restorer.resolve_precision("auto"), strength

@@ -451,7 +451,7 @@ class Restorer:
         ensemble: int | str = "auto",
     ) -> RestoredTensor:
         """Restore B×3×H×W in [0, 1]; returns it with the prompt weights, their source, the blind
-        strength and the views averaged (``ensemble``: 1, 2, 4, 8, ``"auto"`` or ``"task"``,
+        strength and the views averaged (``ensemble``: 1, 2, 4, 8 or ``"auto"``,
         :mod:`pipir.ensemble`)."""
         x = x.to(torch.float32)
         out = torch.empty_like(x)
@@ -488,8 +488,9 @@ class Restorer:
         be ``image`` itself (in place: each output pixel is written only after the last tile that
         reads it has run), which saves a copy of the photo (``pipir restore`` does this).
         ``progress(done, total)`` is told after every batch of tiles how far the restoration is.
-        ``ensemble``: orientations averaged (1, 2, 4, 8; ``"auto"``: the photo and its mirror image
-        for a small photo restored whole, else one; ``"task"``: :func:`pipir.ensemble.count_views`)."""
+        ``ensemble``: orientations averaged (1, 2, 4, 8; ``"auto"``: on a small photo restored whole,
+        eight views where it has little rain or haze, else the photo and its mirror image; one on a
+        larger photo; :func:`pipir.ensemble.count_views`)."""
         image = np.asarray(image)
         rgb, alpha, layout, scale = split_layout(image)
         h, w = rgb.shape[:2]
