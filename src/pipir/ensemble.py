@@ -77,16 +77,22 @@ def count_views(ensemble: int | str, pixels: int, whole: bool, upright: float | 
     return ensemble
 
 
+def _rotate(x: torch.Tensor, quarters: int) -> torch.Tensor:
+    """``x`` turned by ``quarters`` quarter turns; itself, not a copy, for none (``torch.rot90``
+    copies even then, which one view, the restore of every large photo, need not pay)."""
+    return torch.rot90(x, quarters, (-2, -1)) if quarters % 4 else x
+
+
 def turn(x: torch.Tensor, view: tuple[int, bool]) -> torch.Tensor:
     """``x`` (…×H×W) seen in ``view``: mirrored left–right, then turned."""
     quarters, mirrored = view
-    return torch.rot90(x.flip(-1) if mirrored else x, quarters, (-2, -1))
+    return _rotate(x.flip(-1) if mirrored else x, quarters)
 
 
 def unturn(x: torch.Tensor, view: tuple[int, bool]) -> torch.Tensor:
     """The inverse of :func:`turn`."""
     quarters, mirrored = view
-    x = torch.rot90(x, -quarters, (-2, -1))
+    x = _rotate(x, -quarters)
     return x.flip(-1) if mirrored else x
 
 
