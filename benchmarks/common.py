@@ -61,6 +61,15 @@ def add_photo_options(parser) -> None:
     parser.add_argument("--threads", type=int, default=1)
 
 
+def validation_photos(args) -> list[torch.Tensor]:
+    """The intact validation photos (1×3×H×W each) as ``pipir eval --photos`` reads them, by the
+    options of :func:`add_photo_options`: downscaled to ``--size``, cropped to a multiple of 16."""
+    from pipir.evaluate import photo_items
+
+    items = photo_items(args.photos, "validation", args.size, 0, args.limit)
+    return [item.clean for item in items if item.column == "clean"]
+
+
 def load_with_clean_class(name: str | None):
     """A shipped model or checkpoint whose classifier has the "clean" answer, or exit saying so."""
     from pipir.hub import load

@@ -19,10 +19,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_photo_options, load_with_clean_class, write_report  # noqa: E402
+from common import add_photo_options, load_with_clean_class, validation_photos, write_report  # noqa: E402
 
 from pipir.degrade.batch import tone  # noqa: E402
-from pipir.evaluate import photo_items  # noqa: E402
 
 # name -> (exposure, gamma, contrast, saturation)
 VARIANTS = {
@@ -65,8 +64,7 @@ def main() -> None:
     add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    items = photo_items(args.photos, "validation", args.size, 0, args.limit)
-    images = [item.clean for item in items if item.column == "clean"]
+    images = validation_photos(args)
     rows = [row for name in args.models for row in rows_for(name, images)]
     notes = (
         f"`python benchmarks/tone_probe.py --models {' '.join(args.models)}"
