@@ -49,12 +49,13 @@ def blurred(photos: list[torch.Tensor], params: dict) -> list[torch.Tensor]:
     return out
 
 
-def rows_for(name: str, photos: list[torch.Tensor]) -> list[dict]:
+def rows_for(name: str, photos: list[torch.Tensor], cases: dict[str, list[torch.Tensor]]) -> list[dict]:
+    """One row per kernel: ``cases`` maps each to the photos blurred by it (made once for every model)."""
     restorer = load(name)
     rows = []
-    for kernel, params in KERNELS.items():
+    for kernel, inputs in cases.items():
         scores = []
-        for x, y in zip(photos, blurred(photos, params)):
+        for x, y in zip(photos, inputs):
             out = restorer.restore_tensor(y, task="deblur", ensemble=1).image
             scores.append((float(psnr(y, x)), float(psnr(out, x))))
         before, after = np.mean(scores, axis=0)
@@ -78,7 +79,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     photos = validation_photos(args)
-    rows = [row for name in args.models for row in rows_for(name, photos)]
+    cases = {kernel: blurred(photos, params) for kernel, params in KERNELS.items()}
+    rows = [row for name in args.models for row in rows_for(name, photos, cases)]
     notes = (
         f"`python benchmarks/deblur.py --models {' '.join(args.models)}"
         f"{' --limit ' + str(args.limit) if args.limit else ''}`: {len(photos)} validation photos at "
