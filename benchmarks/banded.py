@@ -40,6 +40,7 @@ import pipir
 from pipir import degrade
 from pipir.data import samples
 from pipir.device import input_layout, precision_context, prepare_model
+from pipir.layout import to_batch
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -54,7 +55,7 @@ for module in model.modules():
         module.band_rows = rows or None
 image = degrade.to_float(samples(["astronaut"])["astronaut"])[:size, :size]
 noisy = degrade.apply(image, "noise", seed=0, sigma=25)
-x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None]
+x = to_batch(noisy)
 x = x.contiguous(memory_format=input_layout(cpu))
 weights = pipir.task_weights("denoise")
 with torch.inference_mode(), precision_context(cpu, precision):

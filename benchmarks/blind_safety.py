@@ -30,6 +30,7 @@ from common import add_photo_options, load_with_clean_class, write_report  # noq
 
 from pipir import degrade  # noqa: E402
 from pipir.evaluate import photo_items  # noqa: E402
+from pipir.layout import from_batch, to_batch  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 
@@ -37,9 +38,8 @@ def compressed(photo: torch.Tensor, quality: int, seed: list[int]) -> torch.Tens
     """The photo (1×3×H×W) as JPEG of ``quality`` compresses it; 100 leaves it intact."""
     if quality >= 100:
         return photo
-    image = photo[0].permute(1, 2, 0).numpy()
-    out = degrade.apply(image, "jpeg", seed=seed, quality=quality)
-    return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))[None]
+    out = degrade.apply(from_batch(photo), "jpeg", seed=seed, quality=quality)
+    return to_batch(out)
 
 
 def row_for(restorer, photos: list, size: int, quality: int) -> dict:

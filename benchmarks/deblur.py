@@ -24,6 +24,7 @@ from common import add_photo_options, validation_photos, write_report  # noqa: E
 
 from pipir import degrade  # noqa: E402
 from pipir.hub import load  # noqa: E402
+from pipir.layout import from_batch, to_batch  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 # name -> keyword arguments of pipir.degrade.apply(..., "blur", ...)
@@ -44,8 +45,7 @@ def blurred(photos: list[torch.Tensor], params: dict) -> list[torch.Tensor]:
     """Each photo blurred once, seeded by its index (the same motion trajectory for every model)."""
     out = []
     for i, x in enumerate(photos):
-        image = degrade.apply(x[0].permute(1, 2, 0).numpy(), "blur", seed=[1, i], **params)
-        out.append(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None])
+        out.append(to_batch(degrade.apply(from_batch(x), "blur", seed=[1, i], **params)))
     return out
 
 

@@ -48,13 +48,14 @@ def main() -> None:
     args.views = sorted(set(args.views) | {1})  # the ratio column is against one view
     torch.set_num_threads(args.threads)
     import pipir
+    from pipir.layout import to_batch
     from pipir.metrics import psnr
 
     restorer = pipir.load()
     rows = []
     for side in args.sides:
         clean, noisy = photo(side)
-        reference = torch.from_numpy(clean).permute(2, 0, 1)[None]
+        reference = to_batch(clean)
         first = None
         for n in args.views:
             restorer.restore(noisy, task="auto", ensemble=n)  # untimed: allocations, caches
@@ -65,7 +66,7 @@ def main() -> None:
                 times.append(time.perf_counter() - start)
             seconds = min(times)
             first = first or seconds
-            out = torch.from_numpy(result.image).permute(2, 0, 1)[None]
+            out = to_batch(result.image)
             rows.append(
                 {
                     "photo": f"{side}×{side * 3 // 4}",

@@ -34,6 +34,7 @@ from common import write_report  # noqa: E402
 
 import pipir  # noqa: E402
 from pipir.infer import Restorer  # noqa: E402
+from pipir.layout import from_batch  # noqa: E402
 
 ROUNDS = 3
 MODELS = ("restormer", "pip_restormer", "nafnet", "pip_nafnet")
@@ -112,7 +113,7 @@ def make_step(name: str, case: Case, device: torch.device, precision: str, compi
         return infer
     if case.kind == "tiled":
         restorer = Restorer(model, device=str(device))
-        image = x[0].permute(1, 2, 0).cpu().numpy()
+        image = from_batch(x)
         tile, overlap = (512, 32) if min(case.size) > 512 else (80, 16)
         mode = "bf16" if precision == "bf16" else "fp32"  # tf32: fp32 with the backend flags set
         task = "denoise" if pip else "auto"

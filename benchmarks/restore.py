@@ -71,10 +71,11 @@ torch.set_num_threads(int(sys.argv[1]))
 import pipir
 from pipir import degrade
 from pipir.data import samples
+from pipir.layout import to_batch
 from pipir.metrics import psnr
 restorer = pipir.load()
 image = degrade.apply(degrade.to_float(samples(["astronaut"])["astronaut"]), "noise", seed=0, sigma=25)
-x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
+x = to_batch(image)
 out = {}
 for precision in ("fp32", "bf16", "fp32", "bf16"):
     start = time.perf_counter()

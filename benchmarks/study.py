@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pipir.evaluate import Item, classical_method, evaluate, photo_items  # noqa: E402
 from pipir.infer import Restorer  # noqa: E402
+from pipir.layout import from_batch, to_batch  # noqa: E402
 from pipir.models import count_parameters  # noqa: E402
 from pipir.train.config import Config, load_config  # noqa: E402
 
@@ -72,12 +73,12 @@ def validation_items() -> list:
     items = [item for item in photo_items(**PHOTOS) if item.column in COLUMNS]
     clean = {item.name: item.clean for item in items if item.column == COLUMNS[0]}
     for p, (name, photo) in enumerate(clean.items()):
-        image = photo[0].permute(1, 2, 0).numpy()
+        image = from_batch(photo)
         for c, (column, tasks, steps) in enumerate(MIXTURES):
             degraded = image
             for s, (kind, params) in enumerate(steps):
                 degraded = degrade.apply(degraded, kind, seed=[7, p, c, s], **params)
-            tensor = torch.from_numpy(degraded.transpose(2, 0, 1).copy())[None]
+            tensor = to_batch(degraded)
             items.append(Item(column, "+".join(tasks), tensor, photo, name=name))
     return items
 

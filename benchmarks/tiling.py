@@ -26,18 +26,17 @@ def photos() -> dict[str, torch.Tensor]:
 
     from pipir import degrade
     from pipir.data import samples
+    from pipir.layout import from_batch, to_batch
 
     out = {}
     for name, size in (("coffee", None), ("chelsea", (800, 1200)), ("astronaut", (800, 1200))):
         image = degrade.to_float(samples([name])[name])
         if size is not None:
-            x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
+            x = to_batch(image)
             x = F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
-            image = x[0].permute(1, 2, 0).numpy()
+            image = from_batch(x)
         noisy = degrade.apply(image, "noise", seed=0, sigma=25)
-        out[f"{name} {noisy.shape[0]}×{noisy.shape[1]}"] = torch.from_numpy(noisy.transpose(2, 0, 1).copy())[
-            None
-        ]
+        out[f"{name} {noisy.shape[0]}×{noisy.shape[1]}"] = to_batch(noisy)
     return out
 
 
@@ -48,6 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import pipir
+    from pipir.layout import from_batch, to_batch
     from pipir.metrics import psnr
 
     restorer = pipir.load()
@@ -58,13 +58,13 @@ def main() -> None:
             if tile >= max(x.shape[-2:]):
                 continue
             row = {"image": name, "tile asked": tile}
-            image = x[0].permute(1, 2, 0).numpy()
+            image = from_batch(x)
             for share in (True, False):
                 restorer.share_prompts = share
                 start = time.perf_counter()
                 result = restorer.restore(image, task="denoise", tile=tile, overlap=32, precision="fp32")
                 row["tile that ran"] = "×".join(map(str, result.tile))  # fitted to the image
-                tiled = torch.from_numpy(result.image).permute(2, 0, 1)[None]
+                tiled = to_batch(result.image)
                 label = "shared prompts" if share else "prompts per tile"
                 row[f"{label}: PSNR (dB)"] = f"{psnr(tiled, whole).item():.2f}"
                 row[f"{label}: s"] = f"{time.perf_counter() - start:.2f}"

@@ -14,6 +14,7 @@ from pipir.checkpoints import save_bundle
 from pipir.hub import load
 from pipir.infer import Restorer
 from pipir.io import read_image, write_image
+from pipir.layout import from_batch, to_batch
 from pipir.metrics import psnr
 from pipir.models.sensor import DegradationSensor
 
@@ -889,3 +890,15 @@ def test_auto_precision_takes_bf16_with_amx_and_on_zen5_with_avx512_bf16(monkeyp
         assert device.resolve_precision(cpu, "fp32") == "fp32"
     monkeypatch.setattr(device, "CPUINFO", tmp_path / "missing")
     assert device.resolve_precision(cpu, "auto") == "fp32"
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (1, 1, 3)])
+def test_to_batch_copies_the_array_and_from_batch_turns_it_back(shape):
+    """H×W×3 → 1×3×H×W and back; the batch is a copy even where the transposed array is already
+    contiguous (1×1), so a caller who changes the array afterwards does not change the batch."""
+    image = np.random.default_rng(0).random(shape, dtype=np.float32)
+    x = to_batch(image)
+    assert x.shape == (1, 3, *shape[:2]) and x.dtype == torch.float32
+    np.testing.assert_array_equal(from_batch(x), image)
+    image[0, 0, 0] = 2.0
+    assert x[0, 0, 0, 0].item() != 2.0

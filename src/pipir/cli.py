@@ -7,7 +7,6 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 import typer
 from rich.console import Console
@@ -274,6 +273,7 @@ def demo(
     from pipir.data import HELD_OUT, samples
     from pipir.hub import load
     from pipir.io import write_image
+    from pipir.layout import to_batch
     from pipir.metrics import psnr
     from pipir.sheet import comparison
 
@@ -283,7 +283,7 @@ def demo(
         for k, kind in enumerate(("haze", "rain", "blur", "lowlight", "noise")):
             degraded = degrade.apply(clean, kind, seed=[seed, p, k])
             result = restorer.restore(degraded, task="auto", tile="auto")
-            gain = [psnr(_chw(x), _chw(clean)).item() for x in (degraded, result.image)]
+            gain = [psnr(to_batch(x), to_batch(clean)).item() for x in (degraded, result.image)]
             target = output / f"{name}-{kind}.png"
             after = f"blind restore {gain[1]:.2f} dB" + (
                 f", strength {result.strength:.2f}" if result.strength < 0.995 else ""
@@ -296,10 +296,6 @@ def demo(
                 markup=False,
                 soft_wrap=True,
             )
-
-
-def _chw(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
 
 def _classifier_report(

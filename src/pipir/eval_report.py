@@ -12,6 +12,7 @@ import torch
 
 from pipir.evaluate import Item
 from pipir.io import write_image
+from pipir.layout import from_batch
 
 
 def slug(text: str) -> str:
@@ -35,7 +36,7 @@ class ImageSaver:
         name = f"{index:04d}-{slug(item.name or 'image')}-{slug(item.column)}.png"
         path = self.folder / sub / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        pixels = image[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        pixels = from_batch(image.clamp(0, 1))
         write_image(path, np.round(pixels * 255).astype(np.uint8))
         return str(path.relative_to(self.folder))
 

@@ -22,6 +22,7 @@ from pipir.data.benchmark import SETTINGS
 from pipir.errors import PipirError
 from pipir.infer import Restorer
 from pipir.io import atomic_write
+from pipir.layout import from_batch, to_batch
 from pipir.metrics import psnr, ssim
 
 # (column, task, extra degradation parameters); noise follows the official uint8 recipe
@@ -117,7 +118,7 @@ def classical_method(item: Item) -> torch.Tensor | None:
     channel prior for haze. None where there is none."""
     from skimage import exposure, restoration
 
-    image = item.degraded[0].permute(1, 2, 0).numpy().astype(np.float64)
+    image = from_batch(item.degraded).astype(np.float64)
     if item.task == "dehaze":
         out = dark_channel_prior(image)
     elif item.task == "denoise":
@@ -129,7 +130,7 @@ def classical_method(item: Item) -> torch.Tensor | None:
         out = exposure.equalize_adapthist(image, clip_limit=0.02)
     else:
         return None
-    return torch.from_numpy(np.clip(out, 0, 1).astype(np.float32)).permute(2, 0, 1)[None]
+    return to_batch(np.clip(out, 0, 1).astype(np.float32))
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
@@ -149,9 +150,9 @@ def bm3d_method(item: Item) -> torch.Tensor | None:
         return None
     import bm3d
 
-    image = item.degraded[0].permute(1, 2, 0).numpy().astype(np.float64)
+    image = from_batch(item.degraded).astype(np.float64)
     out = bm3d.bm3d_rgb(image, item.sigma / 255.0)
-    return torch.from_numpy(np.clip(out, 0, 1).astype(np.float32)).permute(2, 0, 1)[None]
+    return to_batch(np.clip(out, 0, 1).astype(np.float32))
 
 
 def dark_channel_prior(
@@ -195,7 +196,7 @@ def photo_items(
         for c, (column, task, kind, params) in enumerate(PHOTO_COLUMNS):
             degraded = degrade.apply(clean, kind, seed=[seed, p, c], **params)
             sigma = params.get("sigma")
-            items.append(Item(column, task, _tensor(degraded), _tensor(clean), sigma, kind, path.stem))
+            items.append(Item(column, task, to_batch(degraded), to_batch(clean), sigma, kind, path.stem))
     return items
 
 
@@ -213,7 +214,7 @@ def synthetic_items(
             kind = degrade.KIND_OF[task]
             degraded = degrade.apply(clean, kind, seed=[seed, p, c], **params)
             items.append(
-                Item(column, task, _tensor(degraded), _tensor(clean), params.get("sigma"), kind, name)
+                Item(column, task, to_batch(degraded), to_batch(clean), params.get("sigma"), kind, name)
             )
     return items
 
@@ -228,10 +229,6 @@ def benchmark_items(root: str | Path, setting: str = "5task", seed: int = 0) -> 
         for i in range(len(dataset)):
             sample = dataset[i]
             yield Item(column, task, sample["degraded"][None], sample["clean"][None], sigma, name=f"{i:04d}")
-
-
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
 
 
 def evaluate(
@@ -371,7 +368,7 @@ def classifier_confusion(
             crop = degrade.apply(
                 image[top : top + size, left : left + size], degrade.KIND_OF.get(task, task), seed=rng
             )
-            probs = restorer.classify_tensor(_tensor(crop))
+            probs = restorer.classify_tensor(to_batch(crop))
             matrix[t, int(probs.argmax())] += 1
     return matrix, float(np.trace(matrix) / matrix.sum())
 

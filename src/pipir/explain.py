@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from pipir.errors import PipirError
 from pipir.infer import Restorer, TaskSpec
+from pipir.layout import from_batch, split_layout, to_batch
 
 PREVIEW = 384  # long side of the copy the maps are computed on: whole image, no tiles
 
@@ -45,7 +46,6 @@ def block_diagonal(attention: torch.Tensor) -> np.ndarray:
 def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> Explanation:
     """The classifier and the prompt weights on ``image`` itself (as the restore path decides them),
     then one run of the model on a ≤ PREVIEW-pixel copy for the pictures and attention maps."""
-    from pipir.layout import split_layout
     from pipir.sheet import preview
 
     if not restorer.uses_prompts:
@@ -55,13 +55,13 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
 
     def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:  # full-resolution crops, as restore
         crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
-        return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
+        return to_batch(crop)
 
     steer = restorer.prompt_weights(fetch, 1, h, w, task)
     weights, source, strength = steer.weights, steer.source, steer.strength
     probabilities = None if steer.probs is None else steer.probs[0].tolist()
     small = preview(image, PREVIEW)
-    x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None].to(restorer.device)
+    x = to_batch(small).to(restorer.device)
     attentions = [block.to_feature.attn for block in restorer.model.pip]
     for attn in attentions:
         attn.record_map = True
@@ -79,7 +79,7 @@ def explain(restorer: Restorer, image: np.ndarray, task: TaskSpec = "auto") -> E
     classes = [*restorer.tasks, "clean"][: len(probabilities)] if probabilities else []
     return Explanation(
         image=small,
-        restored=restored[0].permute(1, 2, 0).cpu().numpy(),
+        restored=from_batch(restored),
         classes=classes,
         probabilities=probabilities,
         tasks=list(restorer.tasks),

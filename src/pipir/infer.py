@@ -28,7 +28,7 @@ from pipir.device import (
 )
 from pipir.ensemble import average_views, count_views, upright_share
 from pipir.errors import PipirError
-from pipir.layout import split_layout, to_layout
+from pipir.layout import split_layout, to_batch, to_layout
 from pipir.memory import auto_tile
 from pipir.models.common import pad_to_multiple
 from pipir.models.pip import TASKS, PIPNet, task_weights
@@ -507,7 +507,7 @@ class Restorer:
 
         def fetch(t: int, s: int, hh: int, ww: int) -> torch.Tensor:
             crop = rgb[t : t + hh, s : s + ww].astype(np.float32) / np.float32(scale)
-            return torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
+            return to_batch(crop)
 
         def emit(t: int, s: int, block: torch.Tensor) -> None:
             rows, cols = block.shape[2:]

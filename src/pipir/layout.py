@@ -42,3 +42,14 @@ def to_layout(rgb: torch.Tensor, layout: str, dtype: np.dtype) -> np.ndarray:
     if np.issubdtype(dtype, np.integer):
         out = out.clamp_(0, 1).mul_(np.iinfo(dtype).max).round_()
     return out.cpu().numpy().astype(dtype, copy=False)
+
+
+def to_batch(image: np.ndarray) -> torch.Tensor:
+    """An H×W×3 array → a batch of one, 1×3×H×W, in the array's dtype (a copy: the tensor never
+    shares memory with the caller's array)."""
+    return torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
+
+
+def from_batch(x: torch.Tensor) -> np.ndarray:
+    """The first image of an N×3×H×W tensor → an H×W×3 array on the CPU, in the tensor's dtype."""
+    return x[0].permute(1, 2, 0).cpu().numpy()
