@@ -88,8 +88,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for size in args.sizes:
-        items = photo_items(args.photos, "validation", size, 0, args.limit)
-        photos = [item for item in items if item.column == "clean"]
+        photos = photo_items(args.photos, "validation", size, 0, args.limit, columns=["clean"])
         for name in args.models:
             restorer = load_with_clean_class(name)
             for quality in args.qualities:

@@ -66,8 +66,9 @@ def validation_photos(args) -> list[torch.Tensor]:
     options of :func:`add_photo_options`: downscaled to ``--size``, cropped to a multiple of 16."""
     from pipir.evaluate import photo_items
 
-    items = photo_items(args.photos, "validation", args.size, 0, args.limit)
-    return [item.clean for item in items if item.column == "clean"]
+    return [
+        item.clean for item in photo_items(args.photos, "validation", args.size, 0, args.limit, ["clean"])
+    ]
 
 
 def load_with_clean_class(name: str | None):

@@ -70,7 +70,7 @@ def validation_items() -> list:
     """The task columns of the validation photos, then the mixture columns on the same photos."""
     from pipir import degrade
 
-    items = [item for item in photo_items(**PHOTOS) if item.column in COLUMNS]
+    items = photo_items(**PHOTOS, columns=COLUMNS)
     clean = {item.name: item.clean for item in items if item.column == COLUMNS[0]}
     for p, (name, photo) in enumerate(clean.items()):
         image = from_batch(photo)

@@ -12,6 +12,7 @@ import pipir
 from pipir import evaluate as ev
 from pipir.checkpoints import load_bundle, save_bundle
 from pipir.data import write_fake_benchmark
+from pipir.errors import PipirError
 from pipir.models.sensor import DegradationSensor
 
 
@@ -310,3 +311,18 @@ def test_noise_estimate_for_the_classical_baseline_is_within_15_percent(sigma):
     image = degrade.to_float(samples(["coffee"])["coffee"]).astype(np.float64)
     noisy = image + np.random.default_rng(0).normal(0, sigma / 255, image.shape)
     assert ev.estimate_noise_sigma(noisy) * 255 == pytest.approx(sigma, rel=0.15)  # texture adds a little
+
+
+def test_photo_items_of_some_columns_are_those_of_the_full_table(tmp_path):
+    """``columns`` leaves the other columns out but keeps each column's own seed, so a probe of the
+    intact photos or of one degradation sees exactly what ``pipir eval`` scores; an unknown name is
+    refused."""
+    write_fake_validation_photos(tmp_path / "photos")
+    full = ev.photo_items(tmp_path / "photos", "validation", 48, 0, 2)
+    some = ev.photo_items(tmp_path / "photos", "validation", 48, 0, 2, columns=["haze", "JPEG q40"])
+    expected = [i for i in full if i.column in ("haze", "JPEG q40")]
+    assert [(i.column, i.name) for i in some] == [(i.column, i.name) for i in expected]
+    for got, want in zip(some, expected):
+        assert torch.equal(got.degraded, want.degraded) and torch.equal(got.clean, want.clean)
+    with pytest.raises(PipirError, match="no photo column hail"):
+        ev.photo_items(tmp_path / "photos", "validation", 48, 0, 2, columns=["hail"])

@@ -180,20 +180,31 @@ def dark_channel_prior(
 
 
 def photo_items(
-    folder: str | Path, split: str = "validation", size: int = 320, seed: int = 0, limit: int | None = None
+    folder: str | Path,
+    split: str = "validation",
+    size: int = 320,
+    seed: int = 0,
+    limit: int | None = None,
+    columns: Iterable[str] | None = None,
 ) -> list[Item]:
     """Photos of one split, downscaled (Lanczos) to ``size`` pixels on the long side and cropped to a
-    multiple of 16, each degraded once per column of ``PHOTO_COLUMNS`` with a seed of its own."""
+    multiple of 16, each degraded once per column of ``PHOTO_COLUMNS`` with a seed of its own; only
+    the ``columns`` named, if given (each column's degradation stays the one the full table has)."""
     from PIL import Image
 
     from pipir.data.photos import normalise, photo_files
 
+    wanted = {c for c, *_ in PHOTO_COLUMNS} if columns is None else set(columns)
+    if unknown := wanted - {c for c, *_ in PHOTO_COLUMNS}:
+        raise PipirError(f"no photo column {', '.join(sorted(unknown))}")
     items = []
     for p, path in enumerate(photo_files(folder, split)[:limit]):
         with Image.open(path) as im:
             photo = np.asarray(normalise(im, max_side=size), dtype=np.float32) / 255.0
         clean = center_crop_multiple(photo)
         for c, (column, task, kind, params) in enumerate(PHOTO_COLUMNS):
+            if column not in wanted:
+                continue
             degraded = degrade.apply(clean, kind, seed=[seed, p, c], **params)
             sigma = params.get("sigma")
             items.append(Item(column, task, to_batch(degraded), to_batch(clean), sigma, kind, path.stem))
