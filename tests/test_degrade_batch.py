@@ -181,3 +181,23 @@ def test_synthesize_retones_a_share_of_windows_targets_included(photo):
     half, half_target = run(tone_prob=0.5)
     share = ((half_target - inner).abs().flatten(1).mean(1) > 1e-3).float().mean()
     assert 0 < share < 1
+
+
+def test_synthesize_compresses_each_class_by_its_own_share(photo):
+    """A per-class ``jpeg_prob`` (data.jpeg_by_class) leaves a class with share 0 exactly as without
+    JPEG and compresses a class with share 1; the same share for every class makes the same batch
+    as the plain number (same random draws, so runs with the default stay as they were)."""
+    windows = tensor(photo).repeat(12, 1, 1, 1)
+    labels = torch.arange(12) % len(B.CLASSES)
+
+    def run(share):
+        return B.synthesize(windows, labels, torch.Generator().manual_seed(5), margin=16, jpeg_prob=share)
+
+    plain, _ = run(0.0)
+    denoise = labels == B.CLASSES.index("denoise")
+    shares = torch.ones(len(B.CLASSES))
+    shares[B.CLASSES.index("denoise")] = 0.0
+    mixed, _ = run(shares)
+    assert torch.equal(mixed[denoise], plain[denoise])
+    assert ((mixed[~denoise] - plain[~denoise]).abs().flatten(1).amax(1) > 1e-3).all()
+    assert torch.equal(run(torch.full((len(B.CLASSES),), 0.5))[0], run(0.5)[0])

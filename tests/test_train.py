@@ -63,6 +63,10 @@ def test_shipped_configs_parse(name, tmp_path):
         (["data.jpeg_target=clean"], "'data.jpeg_target' must be one of input, photo, not 'clean'"),
         (["trainer.max_steps=0"], "must be positive"),
         (["data.tone_prob=1.5"], r"'data.tone_prob' must lie in \[0, 1\], not 1.5"),
+        (["data.jpeg_by_class={snow: 0.1}"], "'data.jpeg_by_class': no class 'snow'"),
+        (["data.jpeg_by_class.denoise=2"], r"'data.jpeg_by_class.denoise' must lie in \[0, 1\], not 2"),
+        (["data.jpeg_by_class={denoise: often}"], "'data.jpeg_by_class.denoise' must be float, not 'often'"),
+        (["data.repeats={denoise: many}"], "'data.repeats.denoise' must be int, not 'many'"),
         (["model.backbone_weights=/no/file.pth"], "does not exist"),
         (["model.init_weights=/no/file.safetensors"], "'model.init_weights'.*neither a file nor a shipped"),
         (["model.init_weights=pipir-small"], "'model.init_weights'.*holds a .*'small'.*not the"),
@@ -336,6 +340,7 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
         "data.split=null",
         "data.clean_prob=0.3",
         "data.jpeg_prob=0.5",
+        "data.jpeg_by_class={denoise: 0.1}",
         "data.tone_prob=0.5",
     ]
     config = load_config(CONFIGS / "pipir-tiny-gpu.yaml", [*overrides, "trainer.precision=32-true"])

@@ -446,7 +446,7 @@ def synthesize(
     labels: torch.Tensor,
     g: torch.Generator,
     margin: int = 0,
-    jpeg_prob: float = 0.0,
+    jpeg_prob: float | torch.Tensor = 0.0,
     camera_prob: float = 0.0,
     second: torch.Tensor | None = None,
     deblock: bool = False,
@@ -455,10 +455,11 @@ def synthesize(
     """(degraded, target) for clean ``windows`` (B×3×H×W in [0, 1]) and ``labels`` (indices into
     ``CLASSES``). ``second`` (task indices, −1 for none) gives a sample a second degradation; the
     two happen in ``MIX_ORDER``. Degradations see ``margin`` pixels of real neighbours, then the
-    margin is cut. A share ``jpeg_prob`` of every class is then JPEG-compressed (quality from
-    ``RANGES["jpeg"]``); the target is the clean window, except for the clean class, whose target is
-    its own (compressed) input, so that a photo with nothing to fix is left as it came, or, with
-    ``deblock``, the uncompressed window, so that a JPEG photo with nothing else to fix loses its blocks.
+    margin is cut. A share ``jpeg_prob`` of every class (or, as a tensor, ``jpeg_prob[c]`` of class
+    c) is then JPEG-compressed (quality from ``RANGES["jpeg"]``); the target is the clean window,
+    except for the clean class, whose target is its own (compressed) input, so that a photo with
+    nothing to fix is left as it came, or, with ``deblock``, the uncompressed window, so that a JPEG
+    photo with nothing else to fix loses its blocks.
     First, a share ``tone_prob`` of the windows gets a random global tone (:func:`retone`), target
     included: photos come pale, dark or muted and intact, so tone alone is no sign of haze or low light.
     """
@@ -475,7 +476,8 @@ def synthesize(
     if margin:
         out, windows = out[..., margin:-margin, margin:-margin], windows[..., margin:-margin, margin:-margin]
     target = windows.clone()
-    compress = (torch.rand(len(out), generator=g, device=g.device) < jpeg_prob).nonzero().flatten()
+    share = jpeg_prob.to(labels.device)[labels] if torch.is_tensor(jpeg_prob) else jpeg_prob
+    compress = (torch.rand(len(out), generator=g, device=g.device) < share).nonzero().flatten()
     if compress.numel():
         out[compress] = jpeg(out[compress], draw("jpeg", "quality", compress.numel(), g))
     if not deblock:

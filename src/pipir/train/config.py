@@ -58,6 +58,8 @@ class DataConfig:
     split: str | None = None  # photos: a split of the committed list (train) or None for every image
     clean_prob: float = 0.0  # photos: share of "clean" samples (target = input; the classifier's 6th class)
     jpeg_prob: float = 0.0  # photos: share of samples JPEG-compressed after their degradation
+    # photos: that share for some classes (a task or "clean") where it differs, e.g. {denoise: 0.1}
+    jpeg_by_class: dict[str, float] = field(default_factory=dict)
     camera_prob: float = 0.0  # photos: share of denoising samples with camera noise instead of white
     # photos: share of windows given a random global tone (exposure, curve, contrast, saturation)
     # before their degradation, target included, so that a pale, dark or muted photo is not taken
@@ -172,7 +174,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise PipirError(f"config key {key!r} must be a mapping, not {value!r}")
-        return dict(value)
+        _, item = typing.get_args(hint)
+        return {k: _check_type(v, item, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -271,6 +274,17 @@ def check_sensor_init_weights(config: Config) -> None:
     _check_init_weights("sensor.init_weights", config.sensor.init_weights, "sensor", wanted)
 
 
+def _check_jpeg_by_class(shares: dict[str, float]) -> None:
+    from pipir.degrade.batch import CLASSES
+
+    for name, share in shares.items():
+        if name not in CLASSES:
+            known = ", ".join(CLASSES)
+            raise PipirError(f"config key 'data.jpeg_by_class': no class {name!r} (one of {known})")
+        if not 0 <= share <= 1:
+            raise PipirError(f"config key 'data.jpeg_by_class.{name}' must lie in [0, 1], not {share}")
+
+
 def validate(config: Config) -> None:
     """Checks that need more than types: choices, folders, tasks the dataset has."""
     from pipir.data.benchmark import LAYOUT, data_root
@@ -307,6 +321,7 @@ def validate(config: Config) -> None:
     for key in ("clean_prob", "jpeg_prob", "camera_prob", "tone_prob", "mix_prob", "prompt_mix"):
         if not 0 <= getattr(config.data, key) <= 1:
             raise PipirError(f"config key 'data.{key}' must lie in [0, 1], not {getattr(config.data, key)}")
+    _check_jpeg_by_class(config.data.jpeg_by_class)
     if not config.data.scales or not all(0 < f <= 1 for f in config.data.scales):
         raise PipirError(f"config key 'data.scales' must list factors in (0, 1], not {config.data.scales}")
     if config.data.kind == "synthetic" and config.data.images not in ("samples", "samples+grey"):

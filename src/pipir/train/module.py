@@ -191,6 +191,13 @@ class RestorationModule(L.LightningModule):
             return F.l1_loss(restored, clean)
         return F.smooth_l1_loss(restored, clean)
 
+    def _jpeg_shares(self) -> float | torch.Tensor:
+        """data.jpeg_prob, or per class where data.jpeg_by_class sets some classes apart."""
+        d = self.config.data
+        if not d.jpeg_by_class:
+            return d.jpeg_prob
+        return torch.tensor([d.jpeg_by_class.get(c, d.jpeg_prob) for c in CLASSES])
+
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """Photo windows become training pairs here, on the training device: the degradations of
         the batch are drawn from a generator seeded by the batch's first stream position, so a
@@ -208,7 +215,7 @@ class RestorationModule(L.LightningModule):
             labels,
             g,
             PHOTO_MARGIN,
-            d.jpeg_prob,
+            self._jpeg_shares(),
             d.camera_prob,
             second,
             d.deblock,
