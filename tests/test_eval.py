@@ -13,6 +13,7 @@ from pipir import evaluate as ev
 from pipir.checkpoints import load_bundle, save_bundle
 from pipir.data import write_fake_benchmark
 from pipir.errors import PipirError
+from pipir.hub import model_path
 from pipir.models.sensor import DegradationSensor
 
 
@@ -144,6 +145,18 @@ def test_combine_puts_a_sensor_beside_a_restorer_in_their_stored_dtypes(tmp_path
     assert model is not None and sensor.width == 4 and info["sensor_patch"] == 48
     dtypes = {k.split(".")[0]: v.dtype for k, v in load_file(tmp_path / "both.safetensors").items()}
     assert dtypes == {"model": torch.bfloat16, "sensor": torch.float32}
+
+
+def test_combine_takes_a_shipped_model_by_name(tmp_path, bundle):
+    out = tmp_path / "both.safetensors"
+    result = run_cli("combine", str(bundle), "pipir-small", str(out))
+    assert result.returncode == 0, result.stderr
+    _, sensor, _ = load_bundle(out)
+    _, shipped, _ = load_bundle(model_path("pipir-small"))
+    assert all(torch.equal(a, b) for a, b in zip(sensor.state_dict().values(), shipped.state_dict().values()))
+    result = run_cli("combine", str(bundle), "pipir-huge", str(tmp_path / "other.safetensors"))
+    assert result.returncode == 2 and "'pipir-huge' is neither a file nor a shipped model" in result.stderr
+    assert not (tmp_path / "other.safetensors").exists()
 
 
 @pytest.mark.parametrize("which", ["restorer", "sensor"])

@@ -4,6 +4,7 @@ import collections
 import io
 import struct
 import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -137,3 +138,53 @@ def test_pack_writes_small_jpegs_under_the_same_names(tmp_path):
     packed = photos.photo_files(tmp_path / "pack", "test")
     assert len(packed) == len(names) and all(p.suffix == ".jpg" for p in packed)
     assert Image.open(packed[0]).size == (200, 100)
+
+
+def split_photos(folder: Path, which: str, size=(500, 375)) -> list[str]:
+    """Random-pixel PNGs under the names of one split; returns the names."""
+    names = sorted(n for n, s in photos.read_split().items() if s == which)
+    rng = np.random.default_rng(0)
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"{name}.png")
+    return names
+
+
+def test_lossless_pack_holds_the_pixels_evaluation_reads(tmp_path):
+    names = split_photos(tmp_path / "src", "validation")
+    photos.pack(tmp_path / "src", tmp_path / "pack", "validation", side=320, lossless=True)
+    packed = photos.photo_files(tmp_path / "pack", "validation")
+    assert len(packed) == len(names) and all(p.suffix == ".png" for p in packed)
+    for name in names[:3]:
+        with (
+            Image.open(tmp_path / "src" / f"{name}.png") as full,
+            Image.open(tmp_path / "pack" / f"{name}.png") as small,
+        ):
+            expected = np.asarray(photos.normalise(full, max_side=320))
+            # evaluation downscales what it reads to --size: a no-op on the packed copy
+            assert np.array_equal(np.asarray(photos.normalise(small, max_side=320)), expected)
+
+
+def test_data_pack_command_writes_a_split_and_refuses_bad_input(tmp_path):
+    names = split_photos(tmp_path / "src", "test", size=(100, 80))
+    result = run_cli(
+        "data", "pack", str(tmp_path / "src"), str(tmp_path / "pack"), "--split", "test", "--side", "50"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{len(names)} test photos in" in result.stdout
+    assert Image.open(photos.photo_files(tmp_path / "pack", "test")[0]).size == (50, 40)
+    (tmp_path / "src" / f"{names[-1]}.png").unlink()
+    bad = [
+        (["--split", "everything"], "split must be one of"),
+        (["--split", "test"], f"lacks 1 of the {len(names)} test photos"),
+        (["--split", "test", "--side", "0"], "long side must be at least 1 pixel"),
+    ]
+    for args, message in bad:
+        result = run_cli("data", "pack", str(tmp_path / "src"), str(tmp_path / "out"), *args)
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+        assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "pipir.cli", *args], capture_output=True, text=True)

@@ -447,14 +447,19 @@ def evaluate_command(
 
 @app.command()
 def combine(
-    restorer: Path = typer.Argument(..., help="a pipir checkpoint holding the restorer"),
-    sensor: Path = typer.Argument(..., help="a pipir checkpoint holding the degradation classifier"),
+    restorer: str = typer.Argument(..., help="a pipir checkpoint or shipped model holding the restorer"),
+    sensor: str = typer.Argument(
+        ..., help="a pipir checkpoint or shipped model holding the degradation classifier"
+    ),
     out: Path = typer.Argument(..., help="the combined .safetensors file"),
 ) -> None:
-    """Put a restorer and a separately trained classifier into one checkpoint."""
+    """Put a restorer and a separately trained classifier into one checkpoint (e.g. a new restorer
+    with the classifier of pipir-small)."""
     from pipir.checkpoints import combine_bundles
+    from pipir.hub import model_path
 
-    console.print(f"wrote {combine_bundles(restorer, sensor, out)}", highlight=False)
+    written = combine_bundles(model_path(restorer), model_path(sensor), out)
+    console.print(f"wrote {written}", highlight=False)
 
 
 @app.command()
@@ -569,6 +574,25 @@ def data_photos(
     split = read_split()
     counts = {s: sum(split.get(r["name"]) == s for r in rows) for s in SPLITS}
     console.print(f"{len(rows)} photos in {dest}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@data_app.command("pack")
+def data_pack(
+    photos: Path = typer.Argument(..., help="the photos' folder (pipir data photos)"),
+    dest: Path = typer.Argument(..., help="folder to write the packed copy into (e.g. data/pack)"),
+    split: str = typer.Option("train", help="which split of the committed list: train, validation or test"),
+    side: int = typer.Option(768, help="long side in pixels the photos are downscaled to"),
+    lossless: bool = typer.Option(
+        False, help="PNG instead of JPEG q95: for evaluating at --size equal to --side"
+    ),
+) -> None:
+    """Copy one split, downscaled, to carry to a remote machine: data.images=DEST trains from it,
+    pipir eval --photos DEST evaluates on it."""
+    from pipir.data.photos import pack, photo_files
+
+    size = pack(photos, dest, split, side=side, lossless=lossless)
+    count = len(photo_files(dest, split))
+    console.print(f"{count} {split} photos in {dest}: {size / 1e6:.1f} MB", highlight=False)
 
 
 def main() -> None:

@@ -505,15 +505,29 @@ def photo_files(folder: str | Path, which: str | None = None) -> list[Path]:
 
 
 def pack(
-    folder: str | Path, out: str | Path, which: str = "train", side: int = 768, quality: int = 95
+    folder: str | Path,
+    out: str | Path,
+    which: str = "train",
+    side: int = 768,
+    quality: int = 95,
+    lossless: bool = False,
 ) -> int:
-    """Copy one split downscaled to ``side`` pixels on the long side as JPEG (4:4:4, ``quality``):
-    the small bundle a remote GPU trains from (190 training photos: ~30 MB). Returns the bytes written."""
+    """Copy one split downscaled to ``side`` pixels on the long side as JPEG (4:4:4, ``quality``),
+    or as PNG where ``lossless``: the small bundle a remote GPU trains from (190 training photos:
+    ~30 MB), or evaluates on (a split packed losslessly at the side ``pipir eval --size`` uses
+    gives that evaluation the same pixels as the full photos). Returns the bytes written."""
+    if side < 1:
+        raise PipirError(f"the long side must be at least 1 pixel, not {side}")
+    sources = photo_files(folder, which)  # every photo is there before anything is written
     total = 0
-    for path in photo_files(folder, which):
-        target = Path(out) / path.relative_to(folder).with_suffix(".jpg")
+    for path in sources:
+        target = Path(out) / path.relative_to(folder).with_suffix(".png" if lossless else ".jpg")
         target.parent.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as image:
-            normalise(image, max_side=side).save(target, quality=quality, subsampling=0)
+            small = normalise(image, max_side=side)
+        if lossless:
+            small.save(target)
+        else:
+            small.save(target, quality=quality, subsampling=0)
         total += target.stat().st_size
     return total
