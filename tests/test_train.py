@@ -351,6 +351,54 @@ def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
     assert 0 <= result.strength <= 1 and sum(result.weights.values()) == pytest.approx(1, abs=1e-5)
 
 
+def test_trainable_patterns_tune_one_task_prompt_and_leave_the_rest_exactly(tmp_path):
+    """Prompt tuning: denoising samples only, told the task, only the task prompts trainable (no
+    weight decay or prompt regularisation to move the other rows): the denoising row of every
+    level's bank changes, every other tensor and row stays bit-identical to the start."""
+    from PIL import Image
+
+    rng = torch.Generator().manual_seed(0)
+    for i in range(2):
+        Image.fromarray((torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()).save(
+            tmp_path / f"p{i}.png"
+        )
+    overrides = [
+        *QUICK,
+        "trainer.max_steps=3",
+        "data.num_workers=0",
+        f"output={tmp_path / 'run'}",
+        f"data.images={tmp_path}",
+        "data.split=null",
+        "data.tasks=[denoise]",
+        "data.clean_prob=0",
+        "data.prompt_mix=0",
+        "model.init_weights=pipir-tiny",
+        "optim.weight_decay=0",
+        "optim.lr=1e-2",
+        "loss.regularization=none",
+        "trainer.precision=32-true",
+        'optim.trainable=["model.pip.*.prompt.task_prompts"]',
+    ]
+    config = load_config(CONFIGS / "pipir-tiny-photos.yaml", overrides)
+    module = RestorationModule(config)
+    assert {n for n, p in module.named_parameters() if p.requires_grad} == {
+        f"model.pip.{i}.prompt.task_prompts" for i in range(len(module.model.pip))
+    }
+    start = {k: v.clone() for k, v in module.model.state_dict().items()}
+    trained, _, _ = load_bundle(fit(config, progress=False))
+    denoise = pipir.TASKS.index("denoise")
+    for key, value in trained.state_dict().items():
+        if key.endswith("task_prompts"):
+            assert not torch.equal(value[denoise], start[key][denoise]), key
+            others = [k for k in range(len(pipir.TASKS)) if k != denoise]
+            assert torch.equal(value[others], start[key][others]), key
+        else:
+            assert torch.equal(value, start[key]), key
+    wrong = [*overrides[:-1], 'optim.trainable=["model.pip.*.prompts"]']
+    with pytest.raises(pipir.PipirError, match="'model.pip.*.prompts' matches no parameter"):
+        RestorationModule(load_config(CONFIGS / "pipir-tiny-photos.yaml", wrong))
+
+
 @pytest.mark.parametrize("prompts", ["label", "uniform"])
 def test_photo_batches_carry_the_label_or_uniform_prompt_weights(prompts, tmp_path):
     from pipir.data.datasets import PHOTO_MARGIN

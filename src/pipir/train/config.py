@@ -110,6 +110,9 @@ class OptimConfig:
     warmup_steps: int = 100
     warmup_start_factor: float = 0.1  # official: warm-up starts at lr/10
     min_lr: float = 0.0  # cosine decays to this at max_steps, and stays there
+    # Glob patterns of the parameter names to train (e.g. ["model.pip.*.prompt.task_prompts"]:
+    # prompt tuning); every other parameter is frozen. None: all of them.
+    trainable: list[str] | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ The models stay pure ``torch.nn``; this module only wires them to Lightning.
 from __future__ import annotations
 
 import collections
+import fnmatch
 import math
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from pipir.data.datasets import PHOTO_MARGIN, PhotoWindows
 from pipir.data.photos import photo_files, rescaled
 from pipir.degrade import to_uint
 from pipir.degrade.batch import CLASSES, synthesize
+from pipir.errors import PipirError
 from pipir.hub import model_path
 from pipir.io import read_rgb
 from pipir.models import create_model
@@ -169,11 +171,24 @@ def blend_prompts(weights: torch.Tensor, share: float, g: torch.Generator) -> to
     return torch.where(chosen, (1 - lam) * weights + lam * mixture, weights)
 
 
+def freeze_except(module: torch.nn.Module, patterns: list[str]) -> None:
+    """Train only the parameters whose names (``model.…``, ``sensor.…``) match one of the glob
+    ``patterns``; freeze the rest. A pattern that matches nothing is a mistake, not a no-op."""
+    names = [n for n, _ in module.named_parameters()]
+    for pattern in patterns:
+        if not fnmatch.filter(names, pattern):
+            raise PipirError(f"optim.trainable: {pattern!r} matches no parameter (e.g. {names[0]})")
+    for name, parameter in module.named_parameters():
+        parameter.requires_grad_(any(fnmatch.fnmatchcase(name, p) for p in patterns))
+
+
 class RestorationModule(L.LightningModule):
     def __init__(self, config: Config) -> None:
         super().__init__()
         self.config = config
         self.model, self.sensor = build_models(config)
+        if config.optim.trainable is not None:
+            freeze_except(self, config.optim.trainable)
         self._last_time: float | None = None
         # A task listed n times in data.tasks is sampled n times as often; the classifier's loss
         # weighs its class by 1/n so that over-sampling a task does not bias the classifier to it.
@@ -271,7 +286,10 @@ class RestorationModule(L.LightningModule):
     def configure_optimizers(self):
         o, t = self.config.optim, self.config.trainer
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay
+            [p for p in self.parameters() if p.requires_grad],
+            lr=o.lr,
+            betas=tuple(o.betas),
+            weight_decay=o.weight_decay,
         )
         floor = o.min_lr / o.lr
 
