@@ -322,22 +322,24 @@ def test_gradient_clipping_bounds_the_gradient_that_steps(tmp_path):
     assert min(runs["null"]) > 1.0e-2
 
 
-def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
-    """data.kind photos: windows degraded per batch on the device, a sensor with the "clean" class,
-    and the exported bundle restores blind with a strength from that class."""
+def photo_run(folder: Path, photos: int) -> list[str]:
+    """Random 96×80 photos in ``folder`` and the overrides of a 3-step run on them (output in
+    ``folder/run``)."""
     from PIL import Image
 
     rng = torch.Generator().manual_seed(0)
-    for i in range(3):
+    for i in range(photos):
         pixels = (torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()
-        Image.fromarray(pixels).save(tmp_path / f"p{i}.png")
+        Image.fromarray(pixels).save(folder / f"p{i}.png")
+    run = ["trainer.max_steps=3", "data.num_workers=0", f"output={folder / 'run'}"]
+    return [*QUICK, *run, f"data.images={folder}", "data.split=null"]
+
+
+def test_photo_windows_train_a_six_class_classifier_and_restore_blind(tmp_path):
+    """data.kind photos: windows degraded per batch on the device, a sensor with the "clean" class,
+    and the exported bundle restores blind with a strength from that class."""
     overrides = [
-        *QUICK,
-        "trainer.max_steps=3",
-        "data.num_workers=0",
-        f"output={tmp_path / 'run'}",
-        f"data.images={tmp_path}",
-        "data.split=null",
+        *photo_run(tmp_path, photos=3),
         "data.clean_prob=0.3",
         "data.jpeg_prob=0.5",
         "data.jpeg_by_class={denoise: 0.1}",
@@ -355,20 +357,8 @@ def test_trainable_patterns_tune_one_task_prompt_and_leave_the_rest_exactly(tmp_
     """Prompt tuning: denoising samples only, told the task, only the task prompts trainable (no
     weight decay or prompt regularisation to move the other rows): the denoising row of every
     level's bank changes, every other tensor and row stays bit-identical to the start."""
-    from PIL import Image
-
-    rng = torch.Generator().manual_seed(0)
-    for i in range(2):
-        Image.fromarray((torch.rand(80, 96, 3, generator=rng) * 255).to(torch.uint8).numpy()).save(
-            tmp_path / f"p{i}.png"
-        )
     overrides = [
-        *QUICK,
-        "trainer.max_steps=3",
-        "data.num_workers=0",
-        f"output={tmp_path / 'run'}",
-        f"data.images={tmp_path}",
-        "data.split=null",
+        *photo_run(tmp_path, photos=2),
         "data.tasks=[denoise]",
         "data.clean_prob=0",
         "data.prompt_mix=0",
