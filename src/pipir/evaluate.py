@@ -194,8 +194,9 @@ def photo_items(
 
     from pipir.data.photos import normalise, photo_files
 
-    wanted = {c for c, *_ in PHOTO_COLUMNS} if columns is None else set(columns)
-    if unknown := wanted - {c for c, *_ in PHOTO_COLUMNS}:
+    every = {c for c, *_ in PHOTO_COLUMNS}
+    wanted = every if columns is None else set(columns)
+    if unknown := wanted - every:
         raise PipirError(f"no photo column {', '.join(sorted(unknown))}")
     items = []
     for p, path in enumerate(photo_files(folder, split)[:limit]):

@@ -190,6 +190,13 @@ class RestorationModule(L.LightningModule):
         if config.optim.trainable is not None:
             freeze_except(self, config.optim.trainable)
         self._last_time: float | None = None
+        # data.jpeg_prob, or per class where data.jpeg_by_class sets some classes apart
+        d = config.data
+        self.jpeg_shares: float | torch.Tensor = (
+            torch.tensor([d.jpeg_by_class.get(c, d.jpeg_prob) for c in CLASSES])
+            if d.jpeg_by_class
+            else d.jpeg_prob
+        )
         # A task listed n times in data.tasks is sampled n times as often; the classifier's loss
         # weighs its class by 1/n so that over-sampling a task does not bias the classifier to it.
         counts = collections.Counter(config.data.tasks)
@@ -205,13 +212,6 @@ class RestorationModule(L.LightningModule):
         if self.config.loss.pixel == "l1":
             return F.l1_loss(restored, clean)
         return F.smooth_l1_loss(restored, clean)
-
-    def _jpeg_shares(self) -> float | torch.Tensor:
-        """data.jpeg_prob, or per class where data.jpeg_by_class sets some classes apart."""
-        d = self.config.data
-        if not d.jpeg_by_class:
-            return d.jpeg_prob
-        return torch.tensor([d.jpeg_by_class.get(c, d.jpeg_prob) for c in CLASSES])
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """Photo windows become training pairs here, on the training device: the degradations of
@@ -230,7 +230,7 @@ class RestorationModule(L.LightningModule):
             labels,
             g,
             PHOTO_MARGIN,
-            self._jpeg_shares(),
+            self.jpeg_shares,
             d.camera_prob,
             second,
             d.deblock,
