@@ -384,9 +384,12 @@ def test_trainable_patterns_tune_one_task_prompt_and_leave_the_rest_exactly(tmp_
             assert torch.equal(value[others], start[key][others]), key
         else:
             assert torch.equal(value, start[key]), key
-    wrong = [*overrides[:-1], 'optim.trainable=["model.pip.*.prompts"]']
-    with pytest.raises(pipir.PipirError, match="'model.pip.*.prompts' matches no parameter"):
-        RestorationModule(load_config(CONFIGS / "pipir-tiny-photos.yaml", wrong))
+    for wrong, message in [
+        ('optim.trainable=["model.pip.*.prompts"]', r"'model\.pip\.\*\.prompts' matches no parameter"),
+        ("optim.trainable=[]", "optim.trainable is empty: nothing would train"),
+    ]:
+        with pytest.raises(pipir.PipirError, match=message):
+            RestorationModule(load_config(CONFIGS / "pipir-tiny-photos.yaml", [*overrides[:-1], wrong]))
 
 
 @pytest.mark.parametrize("prompts", ["label", "uniform"])

@@ -175,6 +175,8 @@ def freeze_except(module: torch.nn.Module, patterns: list[str]) -> None:
     """Train only the parameters whose names (``model.…``, ``sensor.…``) match one of the glob
     ``patterns``; freeze the rest. A pattern that matches nothing is a mistake, not a no-op."""
     names = [n for n, _ in module.named_parameters()]
+    if not patterns:
+        raise PipirError("optim.trainable is empty: nothing would train (null trains every parameter)")
     for pattern in patterns:
         if not fnmatch.filter(names, pattern):
             raise PipirError(f"optim.trainable: {pattern!r} matches no parameter (e.g. {names[0]})")
