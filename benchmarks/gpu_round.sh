@@ -5,14 +5,15 @@
 #
 #   pipir data pack data/photos data/pack                                  # train split, 768 px JPEG
 #   pipir data pack data/photos data/pack-val --split validation --side 320 --lossless
-#   OUT=... MINUTES=6 bash benchmarks/gpu_round.sh [key=value ...]      # carry data/pack, data/pack-val
+#   OUT=... MINUTES=5 bash benchmarks/gpu_round.sh [key=value ...]      # carry data/pack, data/pack-val
 #
 # $OUT receives: candidate.safetensors (restorer in bf16 + the shipped classifier), train.json (the
 # run's speed report), validation.tar (the two models' tables, Markdown and JSON) and round.log.
 # LIMIT=N evaluates the first N validation photos only (a trial of the script on a CPU).
 set -euo pipefail
 : "${OUT:?set OUT to the folder the results go to}"
-MINUTES=${MINUTES:-6}  # + start-up and two evaluations: within one 10-minute device call
+MINUTES=${MINUTES:-5}  # leaves ~4 of a 10-minute device call for start-up and the two evaluations
+ENSEMBLE=${ENSEMBLE:-1}  # views per photo; "auto" as pipir restore, several times slower
 LIMIT=${LIMIT:+--limit $LIMIT}
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
 PY=${PYTHON:-python3}
@@ -30,7 +31,7 @@ for model in pipir-small "$OUT/candidate.safetensors"; do
     name=$(basename "$model" .safetensors)
     # shellcheck disable=SC2086 # LIMIT is empty or two words
     "$PY" -m pipir.cli eval "$model" --photos data/pack-val --split validation --weights both \
-        --no-baselines $LIMIT --out "$OUT/validation/$name"
+        --ensemble "$ENSEMBLE" --no-baselines $LIMIT --out "$OUT/validation/$name"
 done
 rm -f "$OUT"/validation/*.png
 tar -cf "$OUT/validation.tar" -C "$OUT" validation && rm -r "$OUT/validation"
