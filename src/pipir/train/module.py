@@ -174,13 +174,14 @@ def blend_prompts(weights: torch.Tensor, share: float, g: torch.Generator) -> to
 def freeze_except(module: torch.nn.Module, patterns: list[str]) -> None:
     """Train only the parameters whose names (``model.…``, ``sensor.…``) match one of the glob
     ``patterns``; freeze the rest. A pattern that matches nothing is a mistake, not a no-op."""
-    names = [n for n, _ in module.named_parameters()]
+    parameters = dict(module.named_parameters())
     if not patterns:
         raise PipirError("optim.trainable is empty: nothing would train (null trains every parameter)")
     for pattern in patterns:
-        if not fnmatch.filter(names, pattern):
-            raise PipirError(f"optim.trainable: {pattern!r} matches no parameter (e.g. {names[0]})")
-    for name, parameter in module.named_parameters():
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in parameters):
+            example = next(iter(parameters))
+            raise PipirError(f"optim.trainable: {pattern!r} matches no parameter (e.g. {example})")
+    for name, parameter in parameters.items():
         parameter.requires_grad_(any(fnmatch.fnmatchcase(name, p) for p in patterns))
 
 
@@ -192,12 +193,13 @@ class RestorationModule(L.LightningModule):
         if config.optim.trainable is not None:
             freeze_except(self, config.optim.trainable)
         self._last_time: float | None = None
-        # data.jpeg_prob, or per class where data.jpeg_by_class sets some classes apart
+        # Share of each class's samples JPEG-compressed: data.jpeg_prob, or per class where
+        # data.jpeg_by_class sets some classes apart. A buffer, so it moves with the module.
         d = config.data
-        self.jpeg_shares: float | torch.Tensor = (
-            torch.tensor([d.jpeg_by_class.get(c, d.jpeg_prob) for c in CLASSES])
-            if d.jpeg_by_class
-            else d.jpeg_prob
+        self.register_buffer(
+            "jpeg_shares",
+            torch.tensor([d.jpeg_by_class.get(c, d.jpeg_prob) for c in CLASSES]),
+            persistent=False,
         )
         # A task listed n times in data.tasks is sampled n times as often; the classifier's loss
         # weighs its class by 1/n so that over-sampling a task does not bias the classifier to it.
