@@ -134,9 +134,10 @@ def test_pack_writes_small_jpegs_under_the_same_names(tmp_path):
     for name in names:
         (tmp_path / "src" / name).parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (1000, 500), "green").save(tmp_path / "src" / f"{name}.png")
-    photos.pack(tmp_path / "src", tmp_path / "pack", "test", side=200)
+    count, size = photos.pack(tmp_path / "src", tmp_path / "pack", "test", side=200)
     packed = photos.photo_files(tmp_path / "pack", "test")
     assert len(packed) == len(names) and all(p.suffix == ".jpg" for p in packed)
+    assert count == len(names) and size == sum(p.stat().st_size for p in packed)
     assert Image.open(packed[0]).size == (200, 100)
 
 

@@ -588,10 +588,9 @@ def data_pack(
 ) -> None:
     """Copy one split, downscaled, to carry to a remote machine: data.images=DEST trains from it,
     pipir eval --photos DEST evaluates on it."""
-    from pipir.data.photos import pack, photo_files
+    from pipir.data.photos import pack
 
-    size = pack(photos, dest, split, side=side, lossless=lossless)
-    count = len(photo_files(dest, split))
+    count, size = pack(photos, dest, split, side=side, lossless=lossless)
     console.print(f"{count} {split} photos in {dest}: {size / 1e6:.1f} MB", highlight=False)
 
 

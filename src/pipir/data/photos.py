@@ -511,11 +511,11 @@ def pack(
     side: int = 768,
     quality: int = 95,
     lossless: bool = False,
-) -> int:
+) -> tuple[int, int]:
     """Copy one split downscaled to ``side`` pixels on the long side as JPEG (4:4:4, ``quality``),
     or as PNG where ``lossless``: the small bundle a remote GPU trains from (190 training photos:
     ~30 MB), or evaluates on (a split packed losslessly at the side ``pipir eval --size`` uses
-    gives that evaluation the same pixels as the full photos). Returns the bytes written."""
+    gives that evaluation the same pixels as the full photos). Returns (photos, bytes) written."""
     if side < 1:
         raise PipirError(f"the long side must be at least 1 pixel, not {side}")
     sources = photo_files(folder, which)  # every photo is there before anything is written
@@ -530,4 +530,4 @@ def pack(
         else:
             small.save(target, quality=quality, subsampling=0)
         total += target.stat().st_size
-    return total
+    return len(sources), total
