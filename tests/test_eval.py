@@ -10,7 +10,7 @@ import torch
 
 import pipir
 from pipir import evaluate as ev
-from pipir.checkpoints import load_bundle, save_bundle
+from pipir.checkpoints import bundle_info, load_bundle, save_bundle
 from pipir.data import write_fake_benchmark
 from pipir.errors import PipirError
 from pipir.hub import model_path
@@ -339,3 +339,62 @@ def test_photo_items_of_some_columns_are_those_of_the_full_table(tmp_path):
         assert torch.equal(got.degraded, want.degraded) and torch.equal(got.clean, want.clean)
     with pytest.raises(PipirError, match="no photo column hail"):
         ev.photo_items(tmp_path / "photos", "validation", 48, 0, 2, columns=["hail"])
+
+
+def test_combine_keeps_the_classifier_training_of_a_combined_file(tmp_path, bundle):
+    """A classifier taken from a file that was itself combined keeps that classifier's record, not
+    the record of the restorer it sat beside."""
+    model, sensor, _ = load_bundle(bundle)
+    save_bundle(tmp_path / "r.safetensors", model, None, {"training": {"steps": 7}})
+    save_bundle(tmp_path / "s.safetensors", None, sensor, {"training": {"steps": 11}})
+    for names in (("r", "s", "rs"), ("r", "rs", "x")):
+        result = run_cli("combine", *(str(tmp_path / f"{n}.safetensors") for n in names))
+        assert result.returncode == 0, result.stderr
+    info = bundle_info(tmp_path / "x.safetensors")
+    assert info["training"]["steps"] == 7 and info["sensor_training"]["steps"] == 11
+
+
+def test_average_mixes_two_restorers_parameter_by_parameter(tmp_path, bundle):
+    model, sensor, info = load_bundle(bundle)
+    torch.manual_seed(1)
+    other = pipir.create_model("pip_restormer", "tiny", passthrough=True)
+    second = tmp_path / "second.safetensors"
+    save_bundle(second, other, sensor, {**info, "training": {"steps": 3}})
+    out = tmp_path / "avg.safetensors"
+    result = run_cli("average", str(bundle), str(second), str(out), "--share", "0.25")
+    assert result.returncode == 0, result.stderr
+    averaged, kept, saved = load_bundle(out)
+    ends = model.state_dict(), other.state_dict()
+    for key, value in averaged.state_dict().items():
+        assert torch.allclose(value, 0.75 * ends[0][key] + 0.25 * ends[1][key])
+    differ = [k for k, v in ends[0].items() if v.is_floating_point() and not torch.equal(v, ends[1][k])]
+    assert len(differ) > len(ends[0]) // 2  # two different restorers, so the check above means something
+    assert all(torch.equal(a, b) for a, b in zip(kept.state_dict().values(), sensor.state_dict().values()))
+    assert saved["average"]["share"] == 0.25 and saved["training"]["steps"] == 3
+    assert (
+        "restorer = 0.25 × the one trained above + 0.75 × m.safetensors's" in run_cli("info", str(out)).stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "case, share, message",
+    [
+        ("same", "1.5", "the share of the second restorer must lie in [0, 1], not 1.5"),
+        ("same", "-0.1", "must lie in [0, 1], not -0.1"),
+        ("other size", "0.5", "the two restorers differ in architecture"),
+        ("classifier alone", "0.5", "both files must hold a restorer"),
+    ],
+)
+def test_average_refuses_bad_input_in_one_sentence(tmp_path, bundle, case, share, message):
+    other = tmp_path / "other.safetensors"
+    if case == "other size":
+        save_bundle(other, pipir.create_model("pip_restormer", "small"), None, {})
+    if case == "classifier alone":
+        save_bundle(other, None, DegradationSensor(width=4), {})
+    first, second = (str(bundle), str(bundle)) if case == "same" else (str(bundle), str(other))
+    if case == "other size":
+        first, second = second, first
+    out = tmp_path / "avg.safetensors"
+    result = run_cli("average", first, second, str(out), "--share", share)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not out.exists()

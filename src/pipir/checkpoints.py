@@ -184,6 +184,40 @@ def combine_bundles(restorer: str | Path, sensor: str | Path, out: str | Path) -
     model = model.to(_stored_dtype(restorer, "model."))
     classifier = classifier.to(_stored_dtype(sensor, "sensor."))
     info = {k: v for k, v in info.items() if k not in ("model", "sensor")}
-    info["sensor_training"] = sensor_info.get("training", {})
+    # a classifier taken from a combined file was trained by that file's sensor_training
+    info["sensor_training"] = sensor_info.get("sensor_training") or sensor_info.get("training", {})
     info["sensor_patch"] = sensor_info.get("sensor_patch", info.get("sensor_patch", 64))
     return save_bundle(out, model, classifier, info)
+
+
+def average_bundles(first: str | Path, second: str | Path, share: float, out: str | Path) -> Path:
+    """One checkpoint whose restorer is ``(1 − share)·first + share·second``, parameter by
+    parameter, for two restorers of one architecture (a training run continued from ``first`` and
+    the restorer it started from: the average can keep most of what the run gained and little of
+    what it broke). The classifier and the description are ``second``'s, the description noting
+    the average; the restorer is stored in fp32."""
+    if not 0 <= share <= 1:
+        raise PipirError(f"the share of the second restorer must lie in [0, 1], not {share}")
+    start, _, first_info = load_bundle(first, parts=("model",))
+    model, sensor, info = load_bundle(second)
+    if start is None or model is None:
+        raise PipirError("both files must hold a restorer")
+    if first_info["model"] != info["model"]:
+        raise PipirError(
+            f"the two restorers differ in architecture: {first_info['model']} and {info['model']}"
+        )
+    ends = start.state_dict()
+    averaged = {
+        k: (1 - share) * ends[k] + share * v if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
+    model.load_state_dict(averaged)
+    if sensor is not None:
+        sensor = sensor.to(_stored_dtype(second, "sensor."))
+    info = {k: v for k, v in info.items() if k not in ("model", "sensor")}
+    info["average"] = {
+        "share": share,
+        "first": Path(first).name,
+        "first_training": first_info.get("training", {}),
+    }
+    return save_bundle(out, model, sensor, info)

@@ -463,6 +463,26 @@ def combine(
 
 
 @app.command()
+def average(
+    first: str = typer.Argument(
+        ..., help="a pipir checkpoint or shipped model: the restorer a run started from"
+    ),
+    second: str = typer.Argument(
+        ..., help="a pipir checkpoint: the restorer of the run (its classifier is kept)"
+    ),
+    out: Path = typer.Argument(..., help="the averaged .safetensors file"),
+    share: float = typer.Option(0.5, help="weight of the second restorer, in [0, 1]"),
+) -> None:
+    """Average two restorers of one architecture parameter by parameter: (1 − share)·FIRST +
+    share·SECOND, with SECOND's classifier."""
+    from pipir.checkpoints import average_bundles
+    from pipir.hub import model_path
+
+    written = average_bundles(model_path(first), model_path(second), share, out)
+    console.print(f"wrote {written}", highlight=False)
+
+
+@app.command()
 def serve(
     model: str = typer.Option(None, help="checkpoint file or shipped model name (default: pipir-small)"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or auto"),

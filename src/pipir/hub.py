@@ -149,4 +149,9 @@ def describe(path_or_name: str | Path) -> dict[str, str]:
                 f"{data.get('patch', '?')}² patches, {trainer.get('precision', '?')}, "
                 f"data {data.get('kind', '?')} ({data.get('images', '?')})"
             )
+    if "average" in info:
+        share = info["average"]["share"]
+        rows["averaged"] = (
+            f"restorer = {share:g} × the one trained above + {1 - share:g} × {info['average']['first']}'s"
+        )
     return rows
