@@ -42,8 +42,10 @@ def test_shipped_configs_parse(name, tmp_path):
     overrides = [f"data.root={root}"] if name.startswith("paper") else []
     if "kind: photos" in (CONFIGS / name).read_text():  # trained from the fetched photos: any folder
         overrides.append(f"data.images={tmp_path}")
-    if "init_weights: runs/" in (CONFIGS / name).read_text():  # starts from an earlier run's output
-        overrides.append("sensor.init_weights=pipir-small")
+    raw = yaml.safe_load((CONFIGS / name).read_text())
+    for part in ("model", "sensor"):  # a part that starts from an earlier run's output
+        if str((raw.get(part) or {}).get("init_weights")).startswith("runs/"):
+            overrides.append(f"{part}.init_weights=pipir-small")
     config = load_config(CONFIGS / name, overrides)
     assert config.trainer.max_steps > 0 and (config.sensor.only or config.model.name.startswith("pip_"))
 
