@@ -391,10 +391,12 @@ def test_average_refuses_bad_input_in_one_sentence(tmp_path, bundle, case, share
         save_bundle(other, pipir.create_model("pip_restormer", "small"), None, {})
     if case == "classifier alone":
         save_bundle(other, None, DegradationSensor(width=4), {})
-    first, second = (str(bundle), str(bundle)) if case == "same" else (str(bundle), str(other))
-    if case == "other size":
-        first, second = second, first
+    first, second = {
+        "same": (bundle, bundle),
+        "other size": (other, bundle),
+        "classifier alone": (bundle, other),
+    }[case]
     out = tmp_path / "avg.safetensors"
-    result = run_cli("average", first, second, str(out), "--share", share)
+    result = run_cli("average", str(first), str(second), str(out), "--share", share)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
     assert not out.exists()

@@ -192,9 +192,9 @@ def combine_bundles(restorer: str | Path, sensor: str | Path, out: str | Path) -
 
 def average_bundles(first: str | Path, second: str | Path, share: float, out: str | Path) -> Path:
     """One checkpoint whose restorer is ``(1 − share)·first + share·second``, parameter by
-    parameter, for two restorers of one architecture (a training run continued from ``first`` and
-    the restorer it started from: the average can keep most of what the run gained and little of
-    what it broke). The classifier and the description are ``second``'s, the description noting
+    parameter, for two restorers of one architecture (``first`` the restorer a training run
+    started from, ``second`` the run's: the average can keep most of what the run gained and
+    little of what it broke). The classifier and the description are ``second``'s, the description noting
     the average; the restorer is stored in fp32."""
     if not 0 <= share <= 1:
         raise PipirError(f"the share of the second restorer must lie in [0, 1], not {share}")
