@@ -2,6 +2,7 @@
 strength rules on the validation split.
 
     python benchmarks/blind_strength.py [--model pipir-small] [--limit N] [--size 320]
+                                        [--tone-sure 0.6 0.7 ...] [--name blind-strength]
 
 Blind restoration outputs ``input + s · (restored − input)`` with the restorer told prompt weights
 made from the classifier's task probabilities and ``s`` from its "clean" probability. Each validation
@@ -11,9 +12,10 @@ Weighting rules: the task probabilities renormalised, a global-tone task (dehaze
 only when likely and its probability otherwise counted as "clean" (shipped, ``blind_weights``); the
 same with every task kept; squared and renormalised; the most probable task alone. Strength rules:
 the shipped s = 1 − P(clean), always-full s = 1, two sharper rules, a softer one, and the best s per
-image (an upper bound no rule reaches, as it knows the answer). The safety columns also get their
-worst photo, where a mean hides one photo re-graded.
-Writes docs/benchmarks/blind-strength.{json,md}.
+image (an upper bound no rule reaches, as it knows the answer). ``--tone-sure`` adds the shipped
+rule with other thresholds for the tone tasks. The safety columns also get their worst photo, where
+a mean hides one photo re-graded. A photo whose weights two rules make alike is restored once.
+Writes docs/benchmarks/<name>.{json,md}.
 """
 
 from __future__ import annotations
@@ -63,11 +65,14 @@ def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
     """Per weighting rule: the P(clean) it leaves and the item's PSNR at every strength of ``GRID``."""
     x = item.degraded
     probs = restorer.classify_tensor(x)
-    scores = {}
+    scores, done = {}, {}
     for name, (tone_sure, rule) in WEIGHTINGS.items():
         weights, strength = blind_weights(probs, restorer.tasks, tone_sure)
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
-        restored = restorer.restore_tensor(x, task=told, precision="fp32", ensemble=1).image.cpu()
+        key = tuple(told.values())
+        if key not in done:
+            done[key] = restorer.restore_tensor(x, task=told, precision="fp32", ensemble=1).image.cpu()
+        restored = done[key]
         curve = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
         scores[name] = (1 - float(strength[0]), curve)
     return scores
@@ -109,9 +114,15 @@ def table(results, columns, tasks) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--tone-sure", type=float, nargs="*", default=[])
+    parser.add_argument("--name", default="blind-strength")
     add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    for t in args.tone_sure:
+        name = f"probabilities, tone tasks only when ≥ {t}"
+        WEIGHTINGS[name] = (t, WEIGHTINGS[SHIPPED][1])
+        ROWS.append((name, "1 − P(clean) (shipped)"))
     restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
     results = [(item.column, blend_scores(restorer, item)) for item in items]
@@ -125,7 +136,8 @@ def main() -> None:
     inputs[WORST["clean"]], inputs[WORST["JPEG q40"]] = "100.00", "+0.00"
     photos = len(items) // len(PHOTO_COLUMNS)
     notes = (
-        f"`python benchmarks/blind_strength.py{' --limit ' + str(args.limit) if args.limit else ''}`, "
+        f"`python benchmarks/blind_strength.py{' --limit ' + str(args.limit) if args.limit else ''}"
+        f"{' --tone-sure ' + ' '.join(map(str, args.tone_sure)) if args.tone_sure else ''}`, "
         f"model `{restorer.name}`, {photos} validation photos at {args.size} px, seed 0, RGB PSNR (dB), "
         f"fp32; strengths between grid points (step {GRID[1]:.2f}) interpolated. Average: the eight "
         "task columns (clean and JPEG q40 are the safety columns: the output should equal the input, "
@@ -135,7 +147,7 @@ def main() -> None:
         "among the JPEG q40 photos."
     )
     title = "Blind weighting and strength rules (validation split)"
-    write_report("blind-strength", title, [inputs, *rows], list(rows[0]), notes)
+    write_report(args.name, title, [inputs, *rows], list(rows[0]), notes)
 
 
 if __name__ == "__main__":
