@@ -2,7 +2,8 @@
 strength rules on the validation split.
 
     python benchmarks/blind_strength.py [--model pipir-small] [--limit N] [--size 320]
-                                        [--tone-sure 0.6 0.7 ...] [--name blind-strength]
+                                        [--tone-sure 0.6 0.7 ...] [--tone-ramp 0.5:1.0 ...]
+                                        [--name blind-strength]
 
 Blind restoration outputs ``input + s · (restored − input)`` with the restorer told prompt weights
 made from the classifier's task probabilities and ``s`` from its "clean" probability. Each validation
@@ -13,7 +14,9 @@ only when likely and its probability otherwise counted as "clean" (shipped, ``bl
 same with every task kept; squared and renormalised; the most probable task alone. Strength rules:
 the shipped s = 1 − P(clean), always-full s = 1, two sharper rules, a softer one, and the best s per
 image (an upper bound no rule reaches, as it knows the answer). ``--tone-sure`` adds the shipped
-rule with other thresholds for the tone tasks. The safety columns also get their worst photo, where
+rule with other thresholds for the tone tasks, ``--tone-ramp LO:HI`` with a tone task's share kept
+in part between LO and HI (``blind_weights``' ``tone_full``); ``--tone-only`` leaves out the other
+weighting rules. The safety columns also get their worst photo, where
 a mean hides one photo re-graded. A photo whose weights two rules make alike is restored once.
 Writes docs/benchmarks/<name>.{json,md}.
 """
@@ -36,7 +39,8 @@ from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
 SHIPPED = f"probabilities, tone tasks only when ≥ {TONE_SURE} (shipped)"
-# weighting rule -> (the tone tasks' threshold given to ``blind_weights``, weights -> weights)
+# weighting rule -> (the tone tasks' threshold given to ``blind_weights``, weights -> weights), and
+# for a ramp, the probability from which a tone task's share is kept whole
 WEIGHTINGS = {
     SHIPPED: (TONE_SURE, lambda w: w),
     "probabilities, every task": (0.0, lambda w: w),
@@ -66,8 +70,10 @@ def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
     x = item.degraded
     probs = restorer.classify_tensor(x)
     scores, done = {}, {}
-    for name, (tone_sure, rule) in WEIGHTINGS.items():
-        weights, strength = blind_weights(probs, restorer.tasks, tone_sure)
+    for name, (tone_sure, rule, *full) in WEIGHTINGS.items():
+        weights, strength = blind_weights(
+            probs, restorer.tasks, tone_sure, tone_full=full[0] if full else None
+        )
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
         key = tuple(told.values())
         if key not in done:
@@ -115,13 +121,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--tone-sure", type=float, nargs="*", default=[])
+    parser.add_argument("--tone-ramp", nargs="*", default=[], metavar="LO:HI")
+    parser.add_argument("--tone-only", action="store_true", help="no weighting rules but the tone ones")
     parser.add_argument("--name", default="blind-strength")
     add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.tone_only:
+        for name in [w for w in WEIGHTINGS if w != SHIPPED]:
+            del WEIGHTINGS[name]
+        ROWS[:] = [(w, s) for w, s in ROWS if w in WEIGHTINGS]
     for t in args.tone_sure:
         name = f"probabilities, tone tasks only when ≥ {t}"
         WEIGHTINGS[name] = (t, WEIGHTINGS[SHIPPED][1])
+        ROWS.append((name, "1 − P(clean) (shipped)"))
+    for ramp in args.tone_ramp:
+        lo, hi = map(float, ramp.split(":"))
+        name = f"probabilities, tone tasks kept from {lo}, in full from {hi}"
+        WEIGHTINGS[name] = (lo, WEIGHTINGS[SHIPPED][1], hi)
         ROWS.append((name, "1 − P(clean) (shipped)"))
     restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
@@ -137,7 +154,9 @@ def main() -> None:
     photos = len(items) // len(PHOTO_COLUMNS)
     notes = (
         f"`python benchmarks/blind_strength.py{' --limit ' + str(args.limit) if args.limit else ''}"
-        f"{' --tone-sure ' + ' '.join(map(str, args.tone_sure)) if args.tone_sure else ''}`, "
+        f"{' --tone-sure ' + ' '.join(map(str, args.tone_sure)) if args.tone_sure else ''}"
+        f"{' --tone-ramp ' + ' '.join(args.tone_ramp) if args.tone_ramp else ''}"
+        f"{' --tone-only' if args.tone_only else ''}`, "
         f"model `{restorer.name}`, {photos} validation photos at {args.size} px, seed 0, RGB PSNR (dB), "
         f"fp32; strengths between grid points (step {GRID[1]:.2f}) interpolated. Average: the eight "
         "task columns (clean and JPEG q40 are the safety columns: the output should equal the input, "

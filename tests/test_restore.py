@@ -747,6 +747,28 @@ def test_a_tone_task_the_classifier_is_unsure_of_is_counted_clean():
     assert 0.3 < TONE_SURE <= 0.6  # the rows above straddle it
 
 
+def test_a_tone_ramp_keeps_a_share_that_grows_with_the_answer():
+    """With tone_full, a tone task keeps none of its probability at tone_sure, all of it from
+    tone_full, and a linear share between; the rest counts as clean, local tasks are untouched."""
+    from pipir.infer import blind_weights
+
+    probs = torch.tensor(
+        [
+            [0.0, 0.0, 0.5, 0.0, 0.0, 0.5],  # at tone_sure: nothing kept
+            [0.0, 0.0, 0.7, 0.0, 0.0, 0.3],  # halfway: 0.35 kept, 0.35 moved to clean
+            [0.1, 0.0, 0.0, 0.0, 0.9, 0.0],  # above tone_full: kept whole
+            [0.3, 0.0, 0.6, 0.0, 0.0, 0.1],  # a quarter of the way: dehaze 0.15 beside denoise 0.3
+        ]
+    )
+    weights, strength = blind_weights(probs, pipir.TASKS, tone_sure=0.5, tone_full=0.9)
+    assert strength.tolist() == pytest.approx([0.0, 0.35, 1.0, 0.45], abs=1e-6)
+    assert weights[1].tolist() == pytest.approx([0, 0, 1, 0, 0], abs=1e-6)
+    assert weights[2].tolist() == pytest.approx([0.1, 0, 0, 0, 0.9], abs=1e-6)
+    assert weights[3].tolist() == pytest.approx([2 / 3, 0, 1 / 3, 0, 0], abs=1e-6)
+    hard, _ = blind_weights(probs, pipir.TASKS, tone_sure=0.5)
+    assert hard[3].tolist() == pytest.approx([1 / 3, 0, 2 / 3, 0, 0], abs=1e-6)  # the ramp differs
+
+
 def test_dehaze_is_kept_only_when_the_overview_agrees():
     """On a large photo, dehaze also needs TONE_SURE in the downscaled photo's answer; low light,
     and a photo without an overview, are decided on the native answer alone."""

@@ -64,6 +64,7 @@ def blind_weights(
     tasks: tuple[str, ...],
     tone_sure: float = TONE_SURE,
     overview: torch.Tensor | None = None,
+    tone_full: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Prompt weights and strength from classifier probabilities (B×classes, ``tasks`` then maybe
     "clean").
@@ -71,18 +72,25 @@ def blind_weights(
     A classifier with a class more than the tasks has a "nothing to fix" answer: a tone task
     (:data:`TONE_TASKS`) below ``tone_sure`` — or, for :data:`OVERVIEW_TASKS`, below it in
     ``overview``, the classifier's answer on the downscaled photo — has its probability moved to
-    "clean"; the weights are then the task probabilities renormalised, and the strength
-    1 − P(clean), so that a photo the classifier finds intact, or is unsure about, stays close to
-    the input. Otherwise: the probabilities, no strength."""
+    "clean"; with ``tone_full``, a tone task between the two keeps a share of its probability that
+    rises linearly from none at ``tone_sure`` to all at ``tone_full``, the rest moved to "clean".
+    The weights are then the task probabilities renormalised, and the strength 1 − P(clean), so
+    that a photo the classifier finds intact, or is unsure about, stays close to the input.
+    Otherwise: the probabilities, no strength."""
     if not has_clean_class(probs.shape[-1], tasks):
         return probs, None
     probs = probs.double().clone()
     for i in [tasks.index(t) for t in TONE_TASKS if t in tasks]:
-        unsure = probs[:, i] < tone_sure
+        p = probs[:, i]
+        if tone_full is None:
+            kept = (p >= tone_sure).double()
+        else:
+            kept = ((p - tone_sure) / (tone_full - tone_sure)).clamp(0, 1)
         if overview is not None and tasks[i] in OVERVIEW_TASKS:
-            unsure |= overview[:, i].to(unsure.device) < tone_sure
-        probs[unsure, -1] += probs[unsure, i]
-        probs[unsure, i] = 0
+            kept = torch.where(overview[:, i].to(p.device) < tone_sure, 0.0, kept)
+        moved = p * (1 - kept)
+        probs[:, -1] += moved
+        probs[:, i] = p - moved
     task_probs = probs[:, :-1]  # renormalised even when P(clean) is ~1
     total = task_probs.sum(-1, keepdim=True)
     weights = torch.where(total > 0, task_probs / total, 1 / task_probs.shape[-1]).float()
