@@ -16,8 +16,8 @@ the shipped s = 1 − P(clean), always-full s = 1, two sharper rules, a softer o
 image (an upper bound no rule reaches, as it knows the answer). ``--tone-sure`` adds the shipped
 rule with other thresholds for the tone tasks, ``--tone-ramp LO:HI`` with a tone task's share kept
 in part between LO and HI (``blind_weights``' ``tone_full``); ``--tone-only`` leaves out the other
-weighting rules. The safety columns also get their worst photo, where
-a mean hides one photo re-graded. A photo whose weights two rules make alike is restored once.
+weighting rules. The safety columns also get their worst photo, where a mean hides one photo
+re-graded. A photo whose weights two rules make alike is restored once.
 Writes docs/benchmarks/<name>.{json,md}.
 """
 
