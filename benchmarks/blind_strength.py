@@ -39,13 +39,17 @@ from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
 SHIPPED = f"probabilities, tone tasks only when ≥ {TONE_SURE} (shipped)"
-# weighting rule -> (the tone tasks' threshold given to ``blind_weights``, weights -> weights), and
-# for a ramp, the probability from which a tone task's share is kept whole
+# weighting rule -> (the tone tasks' threshold and ramp end given to ``blind_weights`` as tone_sure
+# and tone_full, weights -> weights)
 WEIGHTINGS = {
-    SHIPPED: (TONE_SURE, lambda w: w),
-    "probabilities, every task": (0.0, lambda w: w),
-    "probabilities²": (TONE_SURE, lambda w: w**2 / (w**2).sum(-1, keepdim=True)),
-    "top task only": (TONE_SURE, lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w)),
+    SHIPPED: (TONE_SURE, None, lambda w: w),
+    "probabilities, every task": (0.0, None, lambda w: w),
+    "probabilities²": (TONE_SURE, None, lambda w: w**2 / (w**2).sum(-1, keepdim=True)),
+    "top task only": (
+        TONE_SURE,
+        None,
+        lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w),
+    ),
 }
 # strength rule -> strength from P(clean); None: the best grid point per image
 STRENGTHS = {
@@ -70,10 +74,8 @@ def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
     x = item.degraded
     probs = restorer.classify_tensor(x)
     scores, done = {}, {}
-    for name, (tone_sure, rule, *full) in WEIGHTINGS.items():
-        weights, strength = blind_weights(
-            probs, restorer.tasks, tone_sure, tone_full=full[0] if full else None
-        )
+    for name, (tone_sure, tone_full, rule) in WEIGHTINGS.items():
+        weights, strength = blind_weights(probs, restorer.tasks, tone_sure, tone_full=tone_full)
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
         key = tuple(told.values())
         if key not in done:
@@ -133,12 +135,12 @@ def main() -> None:
         ROWS[:] = [(w, s) for w, s in ROWS if w in WEIGHTINGS]
     for t in args.tone_sure:
         name = f"probabilities, tone tasks only when ≥ {t}"
-        WEIGHTINGS[name] = (t, WEIGHTINGS[SHIPPED][1])
+        WEIGHTINGS[name] = (t, None, WEIGHTINGS[SHIPPED][2])
         ROWS.append((name, "1 − P(clean) (shipped)"))
     for ramp in args.tone_ramp:
         lo, hi = map(float, ramp.split(":"))
         name = f"probabilities, tone tasks kept from {lo}, in full from {hi}"
-        WEIGHTINGS[name] = (lo, WEIGHTINGS[SHIPPED][1], hi)
+        WEIGHTINGS[name] = (lo, hi, WEIGHTINGS[SHIPPED][2])
         ROWS.append((name, "1 − P(clean) (shipped)"))
     restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)

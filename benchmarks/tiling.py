@@ -23,8 +23,11 @@ except ImportError:  # run as a script
     from common import write_report
 
 
-TASK = {"noise": "denoise", "haze": "dehaze"}
-PARAMS = {"noise": {"sigma": 25}, "haze": {}}
+# --degradation -> (the task told, pipir.degrade.apply's parameters, how the notes name it, report)
+DEGRADATIONS = {
+    "noise": ("denoise", {"sigma": 25}, "σ = 25 noise", "tiling"),
+    "haze": ("dehaze", {}, "haze", "tiling-haze"),
+}
 
 
 def photos(degradation: str) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -42,7 +45,7 @@ def photos(degradation: str) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
             x = to_batch(image)
             x = F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
             image = from_batch(x)
-        degraded = degrade.apply(image, degradation, seed=0, **PARAMS[degradation])
+        degraded = degrade.apply(image, degradation, seed=0, **DEGRADATIONS[degradation][1])
         out[f"{name} {degraded.shape[0]}×{degraded.shape[1]}"] = (to_batch(degraded), to_batch(image))
     return out
 
@@ -51,9 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tiles", type=int, nargs="+", default=[256, 384, 512, 768])
-    parser.add_argument("--degradation", choices=sorted(TASK), default="noise")
+    parser.add_argument("--degradation", choices=sorted(DEGRADATIONS), default="noise")
     args = parser.parse_args()
-    task = TASK[args.degradation]
+    task, _, described, report = DEGRADATIONS[args.degradation]
     torch.set_num_threads(args.threads)
     import pipir
     from pipir.layout import from_batch, to_batch
@@ -89,7 +92,7 @@ def main() -> None:
         f"`python benchmarks/tiling.py --threads {args.threads} --tiles {' '.join(map(str, args.tiles))}"
         f"{' --degradation haze' if args.degradation == 'haze' else ''}`: "
         "PSNR(tiled, whole) of the default model "
-        f"(fp32, task {task}, {'σ = 25 noise' if args.degradation == 'noise' else 'haze'}, overlap 32), "
+        f"(fp32, task {task}, {described}, overlap 32), "
         "each result's PSNR against the clean photo (to clean), and the tiled restore time (tiles are "
         "fitted to the image: the tile that ran is the smallest one that needs no more tiles than the "
         "size asked, never below 512 unless asked), with the tiles sharing the whole image's prompts "
@@ -98,8 +101,7 @@ def main() -> None:
         "computed per tile. Target (noise) ≥ 40 dB. What remains is Restormer's channel attention, "
         "normalised over each tile rather than the whole image; it grows with smaller tiles."
     )
-    name = "tiling" if args.degradation == "noise" else "tiling-haze"
-    write_report(name, "Tiled against whole-image restoration", rows, list(rows[0]), notes=notes)
+    write_report(report, "Tiled against whole-image restoration", rows, list(rows[0]), notes=notes)
 
 
 if __name__ == "__main__":
