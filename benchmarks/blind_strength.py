@@ -69,12 +69,13 @@ ROWS = [(SHIPPED, s) for s in STRENGTHS] + [
 WORST = {"clean": "clean, worst photo", "JPEG q40": "JPEG q40, worst photo (out − in)"}
 
 
-def blend_scores(restorer, item) -> dict[str, tuple[float, list[float]]]:
-    """Per weighting rule: the P(clean) it leaves and the item's PSNR at every strength of ``GRID``."""
+def blend_scores(restorer, item, weightings: dict) -> dict[str, tuple[float, list[float]]]:
+    """Per weighting rule of ``weightings``: the P(clean) it leaves and the item's PSNR at every
+    strength of ``GRID``."""
     x = item.degraded
     probs = restorer.classify_tensor(x)
     scores, done = {}, {}
-    for name, (tone_sure, tone_full, rule) in WEIGHTINGS.items():
+    for name, (tone_sure, tone_full, rule) in weightings.items():
         weights, strength = blind_weights(probs, restorer.tasks, tone_sure, tone_full=tone_full)
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
         key = tuple(told.values())
@@ -101,12 +102,12 @@ def cell_scores(results, column, weighting, rule) -> list[float]:
     return got
 
 
-def table(results, columns, tasks) -> list[dict]:
-    """One row per (weighting, strength) pair of ``ROWS``: mean PSNR per column, task average, and
+def table(results, columns, tasks, pairs: list[tuple[str, str]]) -> list[dict]:
+    """One row per (weighting, strength) pair of ``pairs``: mean PSNR per column, task average, and
     the safety columns' worst photo."""
     jpeg_in = np.array(cell_scores(results, "JPEG q40", SHIPPED, degraded_input))
     rows = []
-    for weighting, strength in ROWS:
+    for weighting, strength in pairs:
         rule = STRENGTHS[strength]
         row = {"weights": weighting, "strength": strength}
         for column in columns:
@@ -119,6 +120,24 @@ def table(results, columns, tasks) -> list[dict]:
     return rows
 
 
+def chosen_rules(
+    tone_only: bool, tone_sure: list[float], tone_ramp: list[str]
+) -> tuple[dict, list[tuple[str, str]]]:
+    """The weighting rules and (weighting, strength) rows a run reports: those of ``WEIGHTINGS`` and
+    ``ROWS`` (only the shipped weighting's with ``tone_only``), plus the shipped rule with each
+    other tone threshold and each ``LO:HI`` tone ramp, at the shipped strength."""
+    weightings = {SHIPPED: WEIGHTINGS[SHIPPED]} if tone_only else dict(WEIGHTINGS)
+    pairs = [(w, s) for w, s in ROWS if w in weightings]
+    shipped_rule = WEIGHTINGS[SHIPPED][2]
+    for t in tone_sure:
+        weightings[f"probabilities, tone tasks only when ≥ {t}"] = (t, None, shipped_rule)
+    for ramp in tone_ramp:
+        lo, hi = map(float, ramp.split(":"))
+        weightings[f"probabilities, tone tasks kept from {lo}, in full from {hi}"] = (lo, hi, shipped_rule)
+    pairs += [(w, "1 − P(clean) (shipped)") for w in weightings if w not in WEIGHTINGS]
+    return weightings, pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
@@ -129,25 +148,13 @@ def main() -> None:
     add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.tone_only:
-        for name in [w for w in WEIGHTINGS if w != SHIPPED]:
-            del WEIGHTINGS[name]
-        ROWS[:] = [(w, s) for w, s in ROWS if w in WEIGHTINGS]
-    for t in args.tone_sure:
-        name = f"probabilities, tone tasks only when ≥ {t}"
-        WEIGHTINGS[name] = (t, None, WEIGHTINGS[SHIPPED][2])
-        ROWS.append((name, "1 − P(clean) (shipped)"))
-    for ramp in args.tone_ramp:
-        lo, hi = map(float, ramp.split(":"))
-        name = f"probabilities, tone tasks kept from {lo}, in full from {hi}"
-        WEIGHTINGS[name] = (lo, hi, WEIGHTINGS[SHIPPED][2])
-        ROWS.append((name, "1 − P(clean) (shipped)"))
+    weightings, pairs = chosen_rules(args.tone_only, args.tone_sure, args.tone_ramp)
     restorer = load_with_clean_class(args.model)
     items = photo_items(args.photos, "validation", args.size, 0, args.limit)
-    results = [(item.column, blend_scores(restorer, item)) for item in items]
+    results = [(item.column, blend_scores(restorer, item, weightings)) for item in items]
     columns = [c for c, *_ in PHOTO_COLUMNS]
     tasks = [c for c, task, *_ in PHOTO_COLUMNS if task != "clean"]
-    rows = table(results, columns, tasks)
+    rows = table(results, columns, tasks, pairs)
     inputs = {"weights": "degraded input", "strength": "s = 0"}
     for column in columns:
         inputs[column] = f"{np.mean(cell_scores(results, column, SHIPPED, degraded_input)):.2f}"
