@@ -306,8 +306,9 @@ def check_saved_images(folder, table):
         assert (folder / row["file"]).is_file()
     for method, columns in table.items():
         for column, cell in columns.items():
-            if column != "Average":
+            if column != "Average":  # the JSON's per-photo PSNR are the CSV's, in the same order
                 assert np.mean(by_method[(method, column)]) == pytest.approx(cell["psnr"], abs=1e-3)
+                assert cell["psnr_each"] == pytest.approx(by_method[(method, column)], abs=1e-3)
     first = [r for r in rows if r["index"] == "0"]
     degraded = next(r for r in first if r["method"] == "degraded input")
     identity = next(r for r in first if r["method"] == "identity (auto weights)")

@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -52,6 +53,27 @@ BLIND = "m_(auto_weights)"
 def test_a_missed_target_is_the_one_reported(row, cells, failed):
     result = met(evaluation(**{row: cells}))
     assert sorted(target for target, ok in result.items() if not ok) == sorted(failed)
+
+
+def measured(results: dict) -> dict[str, str]:
+    return {row["target"]: row["measured"] for row in psnr_targets(rows_by_role(results))}
+
+
+def test_a_margin_carries_the_spread_of_its_per_photo_differences():
+    results = evaluation()
+    blind, given = [30.0, 30.6, 29.2, 31.0], [30.1, 30.0, 30.0, 30.1]
+    results["m (auto weights)"]["JPEG q40"] = {"psnr": float(np.mean(blind)), "psnr_each": blind}
+    results["degraded input"]["JPEG q40"] = {"psnr": float(np.mean(given)), "psnr_each": given}
+    half = 1.96 * np.std(np.subtract(blind, given), ddof=1) / 2  # √4 photos
+    jpeg = "JPEG q40 photos, blind, against the photo as it came"
+    assert measured(results)[jpeg] == f"+0.15 ± {half:.2f} dB (JPEG q40)"
+    results["degraded input"]["JPEG q40"]["psnr_each"] = given[:3]  # not the same photos: no spread
+    assert measured(results)[jpeg] == "+0.15 dB (JPEG q40)"
+    intact = [40.0, 44.0]
+    results["m (auto weights)"]["clean"] = {"psnr": 42.0, "psnr_each": intact}
+    assert (
+        measured(results)["intact photos, blind, PSNR(output, input)"] == "42.00 ± 3.92 dB"
+    )  # 1.96 · 2.83 / √2
 
 
 def test_an_evaluation_without_baselines_is_refused():

@@ -74,8 +74,11 @@ class Score:
         self.psnr_y.append(min(100.0, psnr(restored, clean, y_channel=True).item()))
         self.ssim_y.append(ssim(restored, clean, y_channel=True).item())
 
-    def mean(self) -> dict[str, float]:
-        return {k: float(np.mean(v)) for k, v in vars(self).items()} | {"images": len(self.psnr)}
+    def mean(self) -> dict:
+        """The means, the number of images, and each image's RGB PSNR in the order scored (so that
+        two methods' cells can be compared photo by photo: ``benchmarks/targets.py``)."""
+        means = {k: float(np.mean(v)) for k, v in vars(self).items()}
+        return means | {"images": len(self.psnr), "psnr_each": [round(v, 4) for v in self.psnr]}
 
 
 @dataclass
