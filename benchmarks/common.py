@@ -7,6 +7,7 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
 import torch
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
@@ -51,6 +52,16 @@ def write_report(name: str, title: str, rows: list[dict], columns: list[str], no
         lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
     (DOCS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def interval(each: list[float] | None, other: list[float] | None = None) -> float | None:
+    """Half-width of the 95 % interval of the mean of ``each`` over the photos, or of its difference
+    from ``other`` photo by photo (1.96 · SD / √n); None without two photos, or where ``other``
+    holds a different number of photos."""
+    if not each or len(each) < 2 or (other is not None and len(other) != len(each)):
+        return None
+    differences = np.asarray(each) - (0.0 if other is None else np.asarray(other))
+    return float(1.96 * differences.std(ddof=1) / np.sqrt(len(differences)))
 
 
 def add_photo_options(parser) -> None:

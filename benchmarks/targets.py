@@ -19,10 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_report  # noqa: E402
+from common import interval, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = ["noise σ15", "noise σ25", "noise σ50"]
@@ -50,15 +48,13 @@ def rows_by_role(results: dict) -> dict[str, dict[str, dict]]:
 
 
 def spread(cell: dict, base: dict | None = None) -> float | None:
-    """Half-width of the 95 % interval of the mean over the photos of ``cell``'s PSNR, or of its
-    difference from ``base``'s photo by photo (1.96 · SD / √n); None where a cell holds no per-photo
-    PSNR or the two hold different photo counts."""
+    """:func:`common.interval` of ``cell``'s per-photo PSNR (against ``base``'s photo by photo);
+    None where a cell holds none."""
     each = cell.get("psnr_each")
-    other = [0.0] * len(each or []) if base is None else base.get("psnr_each")
-    if not each or other is None or len(other) != len(each) or len(each) < 2:
+    other = None if base is None else base.get("psnr_each")
+    if base is not None and other is None:
         return None
-    differences = np.asarray(each) - np.asarray(other)
-    return float(1.96 * differences.std(ddof=1) / np.sqrt(len(differences)))
+    return interval(each, other)
 
 
 def measured(value: float, half: float | None, sign: str = "+") -> str:
