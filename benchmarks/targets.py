@@ -4,10 +4,11 @@ test split's evaluation and the large-photo benchmark, both already run:
     pipir eval pipir-small --photos data/photos --split test --out docs/eval/test-pipir-small
     python benchmarks/restore.py --threads 2 --tile auto --sizes 12 --modes cli api
     python benchmarks/targets.py [--eval docs/eval/test-pipir-small.json] \
-        [--restore docs/benchmarks/restore.json]
+        [--restore docs/benchmarks/restore.json] [--name targets]
 
 The evaluation must hold the degraded input, the model told the task (oracle weights), blind (auto
-weights), non-local means and BM3D rows. Writes docs/benchmarks/targets.{json,md}: per target, what
+weights), non-local means and BM3D rows; another evaluation, e.g. of the validation split, is read
+with ``--eval`` and written under ``--name``. Writes docs/benchmarks/NAME.{json,md}: per target, what
 was measured (with the 95 % interval of the mean over the photos, where the evaluation holds each
 photo's PSNR), what is asked, and whether it is met. Nothing is re-measured here.
 """
@@ -109,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", type=Path, default=ROOT / "docs/eval/test-pipir-small.json")
     parser.add_argument("--restore", type=Path, default=ROOT / "docs/benchmarks/restore.json")
+    parser.add_argument("--name", default="targets", help="report name (docs/benchmarks/NAME.md)")
     args = parser.parse_args()
     evaluation = json.loads(args.eval.read_text())
     rows = psnr_targets(rows_by_role(evaluation["results"])) + [
@@ -128,7 +130,7 @@ def main() -> None:
         "interval over the photos (1.96 · SD / √n of the per-photo differences), where the evaluation "
         f"holds each photo's PSNR{spread_note}. {met} of {len(rows)} targets met."
     )
-    write_report("targets", "Targets of the default model", rows, COLUMNS, notes)
+    write_report(args.name, "Targets of the default model", rows, COLUMNS, notes)
 
 
 if __name__ == "__main__":
