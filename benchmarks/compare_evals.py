@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -81,11 +82,13 @@ def main() -> None:
     names = [find_row(e["results"], n) for e, n in zip(evaluations, (args.first, args.second))]
     rows = compare(*(e["results"][n] for e, n in zip(evaluations, names)))
     setting, seed = settings.pop()
+    command = shlex.join(["python", "benchmarks/compare_evals.py", *sys.argv[1:]])
     notes = (
-        f"First: {names[0]} (`{args.first_file.name}`); second: {names[1]} (`{second_file.name}`); "
-        f"{setting}, seed {seed}, RGB PSNR (dB). second − first: the mean difference over the photos with "
-        "the half-width of its 95 % interval (1.96 · SD / √n of the per-photo differences); better, "
-        "worse: photos on which the second is higher, lower, by more than 0.005 dB."
+        f"`{command}`. First: {names[0]} (`{args.first_file.name}`); second: {names[1]} "
+        f"(`{second_file.name}`); {setting}, seed {seed}, RGB PSNR (dB). second − first: the mean "
+        "difference over the photos with the half-width of its 95 % interval (1.96 · SD / √n of the "
+        "per-photo differences); better, worse: photos on which the second is higher, lower, by more "
+        "than 0.005 dB."
     )
     write_report(args.name, "Two evaluations compared photo by photo", rows, COLUMNS, notes)
 
