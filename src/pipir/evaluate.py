@@ -76,7 +76,8 @@ class Score:
 
     def mean(self) -> dict:
         """The means, the number of images, and each image's RGB PSNR in the order scored (so that
-        two methods' cells can be compared photo by photo: ``benchmarks/compare_evals.py``, ``targets.py``)."""
+        two methods' cells can be compared photo by photo: ``benchmarks/compare_evals.py``,
+        ``targets.py``)."""
         means = {k: float(np.mean(v)) for k, v in vars(self).items()}
         return means | {"images": len(self.psnr), "psnr_each": [round(v, 4) for v in self.psnr]}
 
