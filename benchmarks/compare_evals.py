@@ -49,7 +49,7 @@ def compare(first: dict, second: dict) -> list[dict]:
         if len(a) != len(b):
             raise SystemExit(f"{column}: {len(a)} photos against {len(b)}: not the same photos")
         difference = np.subtract(b, a)
-        half = interval(list(b), list(a))
+        half = interval(b, a)
         rows.append(
             {
                 "column": column,
