@@ -199,3 +199,27 @@ def test_models_are_plain_and_the_cpu_preparation_keeps_their_numbers(name):
     elsewhere = prepare_model(copy.deepcopy(model), torch.device("meta"))  # any non-CPU device
     assert not any(m.split_parts for m in elsewhere.modules() if hasattr(m, "split_parts"))
     assert not any(m.band_rows for m in elsewhere.modules() if hasattr(m, "band_rows"))
+
+
+@pytest.mark.parametrize("name", ["pip_restormer", "pip_nafnet", "restormer"])
+def test_the_cpu_execution_trains_with_the_gradients_of_the_model_as_written(name):
+    """Training on a CPU uses set_execution too: a loss's gradients with respect to every weight
+    are those of the plain model, to float rounding."""
+    import copy
+
+    from pipir.device import set_execution
+
+    model = pipir.create_model(name, "tiny").train()
+    fast = copy.deepcopy(model)
+    set_execution(fast, torch.device("cpu"))
+    x = torch.rand(2, 3, 40, 56)
+    args = (pipir.task_weights("derain", batch=2),) if name.startswith("pip") else ()
+    model(x, *args).square().mean().backward()
+    fast(x.contiguous(memory_format=torch.channels_last), *args).square().mean().backward()
+    plain, grads = dict(model.named_parameters()), dict(fast.named_parameters())
+    for key, param in plain.items():
+        assert (param.grad is None) == (grads[key].grad is None), key
+        if param.grad is not None:
+            scale = float(param.grad.abs().max()) + 1e-8
+            fast_grad, plain_grad = grads[key].grad / scale, param.grad / scale
+            torch.testing.assert_close(fast_grad, plain_grad, atol=1e-4, rtol=0, msg=key)

@@ -193,11 +193,16 @@ def test_stream_sampler_resumes_where_it_stopped_and_splits_ranks():
 
 
 class StepsSeen(Callback):
+    """The step of every batch trained, and whether the convolutions' weights were channels-last."""
+
     def __init__(self) -> None:
         self.steps: list[int] = []
+        self.channels_last: set[bool] = set()
 
-    def on_train_batch_start(self, trainer, *args) -> None:
+    def on_train_batch_start(self, trainer, module, *args) -> None:
         self.steps.append(trainer.global_step)
+        convs = [p for p in module.parameters() if p.dim() == 4]
+        self.channels_last.add(all(p.is_contiguous(memory_format=torch.channels_last) for p in convs))
 
 
 def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
@@ -211,6 +216,7 @@ def test_training_runs_exports_and_resumes_bit_exactly(tmp_path):
     )
     # the resumed launch starts at the checkpoint's step and trains only the remaining ones
     assert seen.steps == [4, 5]
+    assert seen.channels_last == {True}  # the CPU's execution (set_execution), resumed too
     a, b = load_file(straight), load_file(resumed)
     assert a.keys() == b.keys()
     for key in a:

@@ -96,19 +96,29 @@ BAND_ROWS = 32
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """``model`` in eval mode on ``device``, set up to run fast there; the one place that knows
-    about hardware (the model code itself is the same on every device).
+    """``model`` in eval mode on ``device``, set up to run fast there (:func:`set_execution`)."""
+    model = model.eval().to(device)
+    set_execution(model, device)
+    return model
+
+
+def set_execution(model: torch.nn.Module, device: torch.device) -> None:
+    """Set ``model`` up, in place, to run fast on ``device``: the one place that knows about
+    hardware (the model code itself is the same on every device). Restoring (:func:`prepare_model`)
+    and training (``pipir.train.module``) both use it; the numbers are the same either way, to
+    float rounding, gradients included.
 
     CPU: convolution weights channels-last (the layers keep that layout; with bf16 the convolutions
     run several times faster in it) and the fused 1×1 + depthwise convolutions computed one channel
     group at a time (``split_parts``: chunks of a channels-last tensor are strided views, slow for the
     element-wise ops that follow), and Restormer's blocks and PIP's prompt-to-feature blocks computed
     :data:`BAND_ROWS` rows at a time (``band_rows``, :mod:`pipir.nn.banded`: the same numbers, less
-    memory traffic). Other devices: the model as written, in the default layout.
+    memory traffic; without autograd only, so not in training). A training step of the default
+    model's restorer runs 1.34× faster so (``docs/benchmarks/train-speed.md``). Other devices: the
+    model as written, in the default layout.
     Tensors of other ranks (PromptIR's 5-D prompt bank) keep their layout."""
-    model = model.eval().to(device)
     if device.type != "cpu":
-        return model
+        return
     for module in model.modules():
         if hasattr(module, "split_parts"):
             module.split_parts = True
@@ -117,7 +127,6 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     for param in model.parameters():
         if param.dim() == 4:
             param.data = param.data.contiguous(memory_format=torch.channels_last)
-    return model
 
 
 def input_layout(device: torch.device) -> torch.memory_format:

@@ -23,6 +23,7 @@ from pipir.data.datasets import PHOTO_MARGIN, PhotoWindows
 from pipir.data.photos import photo_files, rescaled
 from pipir.degrade import to_uint
 from pipir.degrade.batch import CLASSES, synthesize
+from pipir.device import input_layout, set_execution
 from pipir.errors import PipirError
 from pipir.hub import model_path
 from pipir.io import read_rgb
@@ -212,6 +213,14 @@ class RestorationModule(L.LightningModule):
             persistent=False,
         )
 
+    def setup(self, stage: str) -> None:
+        """The models set up for the device they train on (channels-last and the other CPU choices
+        of :func:`pipir.device.set_execution`), before a checkpoint's weights are copied in."""
+        device = self.trainer.strategy.root_device
+        for part in (self.model, self.sensor):
+            if part is not None:
+                set_execution(part, device)
+
     def _pixel_loss(self, restored: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         if self.config.loss.pixel == "l1":
             return F.l1_loss(restored, clean)
@@ -255,6 +264,7 @@ class RestorationModule(L.LightningModule):
             weights = torch.full_like(weights, 1 / len(TASKS))
         elif d.prompt_mix > 0:
             weights = blend_prompts(weights, d.prompt_mix, g)
+        degraded = degraded.contiguous(memory_format=input_layout(degraded.device))
         return {"degraded": degraded, "clean": clean, "weights": weights, "label": target}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
