@@ -75,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["pipir-small"])
     parser.add_argument("--about", default="", help="what the models other than shipped ones are")
+    parser.add_argument("--name", default="deblur", help="writes docs/benchmarks/NAME.{json,md}")
     add_photo_options(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -83,13 +84,14 @@ def main() -> None:
     rows = [row for name in args.models for row in rows_for(name, photos, cases)]
     notes = (
         f"`python benchmarks/deblur.py --models {' '.join(args.models)}"
-        f"{' --limit ' + str(args.limit) if args.limit else ''}`: {len(photos)} validation photos at "
+        f"{' --limit ' + str(args.limit) if args.limit else ''}"
+        f"{' --name ' + args.name if args.name != 'deblur' else ''}`: {len(photos)} validation photos at "
         f"{args.size} px, each blurred by `pipir.degrade.apply(photo, 'blur', ...)` with the kernel of "
         "the row (motion: one seeded camera-shake trajectory per photo, the same for every model), "
         "restored told 'deblur' with one view. Mean RGB PSNR (dB) against the sharp photo. The "
         "`pipir eval` motion blur column draws its size from 9-25 px."
     ) + (f" {args.about}" if args.about else "")
-    write_report("deblur", "Deblurring, told the task, by kernel", rows, list(rows[0]), notes)
+    write_report(args.name, "Deblurring, told the task, by kernel", rows, list(rows[0]), notes)
 
 
 if __name__ == "__main__":
