@@ -1,7 +1,8 @@
 """CPU training steps of the shipped models' architectures, as written against set up for the CPU.
 
 Training on a CPU sets the models up as restoring does (``pipir.device.set_execution``: channels-
-last weights and inputs, per-group convolution parts, bands of rows); this measures what that buys
+last weights and inputs, per-group convolution parts; its bands of rows apply only without autograd,
+so not here); this measures what that buys
 per optimiser step (forward, L1 or cross-entropy loss, backward, AdamW) at the sizes the recipes
 train at, on random data (the step's cost does not depend on the pixels).
 

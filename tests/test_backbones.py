@@ -212,6 +212,8 @@ def test_the_cpu_execution_trains_with_the_gradients_of_the_model_as_written(nam
     model = pipir.create_model(name, "tiny").train()
     fast = copy.deepcopy(model)
     set_execution(fast, torch.device("cpu"))
+    convs = [p for p in fast.parameters() if p.dim() == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)  # it did set up
     x = torch.rand(2, 3, 40, 56)
     args = (pipir.task_weights("derain", batch=2),) if name.startswith("pip") else ()
     model(x, *args).square().mean().backward()

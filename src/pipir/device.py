@@ -113,9 +113,8 @@ def set_execution(model: torch.nn.Module, device: torch.device) -> None:
     group at a time (``split_parts``: chunks of a channels-last tensor are strided views, slow for the
     element-wise ops that follow), and Restormer's blocks and PIP's prompt-to-feature blocks computed
     :data:`BAND_ROWS` rows at a time (``band_rows``, :mod:`pipir.nn.banded`: the same numbers, less
-    memory traffic; without autograd only, so not in training). A training step of the default
-    model's restorer runs 1.34× faster so (``docs/benchmarks/train-speed.md``). Other devices: the
-    model as written, in the default layout.
+    memory traffic; without autograd only, so not in training; what the rest buys a training step:
+    ``docs/benchmarks/train-speed.md``). Other devices: the model as written, in the default layout.
     Tensors of other ranks (PromptIR's 5-D prompt bank) keep their layout."""
     if device.type != "cpu":
         return
