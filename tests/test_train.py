@@ -1,5 +1,6 @@
 """Training: configs fail early and clearly, resume is exact, DDP keeps ranks in step."""
 
+import csv
 import socket
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def test_shipped_configs_parse(name, tmp_path):
         ),
         (["sensor.init_weights=pipir-small", "sensor.enabled=false"], "'sensor.init_weights' needs sensor"),
         (["model"], "must look like key.sub=value"),
+        (["loss.frequency_weight=-0.1"], "'loss.frequency_weight' must be 0 or more"),
     ],
 )
 def test_bad_configs_fail_before_training_with_the_key_named(overrides, message):
@@ -470,3 +472,25 @@ def test_photo_scales_add_downscaled_copies_of_every_photo(tmp_path):
     assert len(build_dataset(load_config(None, overrides)).images) == 2  # default: as stored
     with pytest.raises(pipir.PipirError, match="data.scales"):
         load_config(None, [*overrides, "data.scales=[1.0,0]"])
+
+
+def test_frequency_loss_is_zero_for_the_target_and_weighs_detail_as_much_as_flat_areas():
+    """The loss of ``loss.frequency_weight``: 0 for a perfect restore; a blur, which takes the fine
+    detail out, costs it relatively more than the same pixel-wise error spread as an offset."""
+    from pipir.train.module import frequency_loss
+
+    clean = torch.rand(2, 3, 32, 32)
+    assert frequency_loss(clean, clean) == 0
+    blurred = torch.nn.functional.avg_pool2d(clean, 3, stride=1, padding=1, count_include_pad=False)
+    offset = clean + (blurred - clean).abs().mean()  # the same mean absolute error, as a flat offset
+    l1_blur, l1_offset = (blurred - clean).abs().mean(), (offset - clean).abs().mean()
+    torch.testing.assert_close(l1_blur, l1_offset)
+    assert frequency_loss(blurred, clean) > 2 * frequency_loss(offset, clean)
+
+
+def test_a_frequency_weight_adds_the_frequency_loss_to_training(tmp_path):
+    steps = ["trainer.max_steps=2", "loss.frequency_weight=0.1", *QUICK]
+    config = load_config(None, [*steps, f"output={tmp_path}"])
+    fit(config, progress=False)
+    rows = list(csv.DictReader((tmp_path / "logs/version_0/metrics.csv").open()))
+    assert [float(r["frequency"]) > 0 for r in rows if r.get("frequency")] == [True, True]

@@ -186,6 +186,12 @@ def freeze_except(module: torch.nn.Module, patterns: list[str]) -> None:
         parameter.requires_grad_(any(fnmatch.fnmatchcase(name, p) for p in patterns))
 
 
+def frequency_loss(restored: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of the real and imaginary parts of the images' 2-D FFTs."""
+    difference = torch.fft.rfft2(restored.float()) - torch.fft.rfft2(clean.float())
+    return torch.view_as_real(difference).abs().mean()
+
+
 class RestorationModule(L.LightningModule):
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -277,6 +283,10 @@ class RestorationModule(L.LightningModule):
             pixel = self._pixel_loss(restored, clean)
             loss = loss + pixel
             self.log("pixel", pixel, prog_bar=True)
+            if self.config.loss.frequency_weight > 0:
+                frequency = frequency_loss(restored, clean)
+                loss = loss + self.config.loss.frequency_weight * frequency
+                self.log("frequency", frequency)
             if isinstance(self.model, PIPNet) and self.config.loss.regularization != "none":
                 reg = self.model.prompt_regularization(self.config.loss.regularization)
                 loss = loss + self.config.loss.regularization_weight * reg
