@@ -100,8 +100,9 @@ class LossConfig:
     regularization: str = "angle"  # angle (official) | cosine | none
     # Official: 0.002 (trainer) × 0.01 (inside the model) = 2e-5 on the plain sum of relu(cos).
     regularization_weight: float = 2.0e-5
-    # Weight of an L1 loss on the images' 2-D Fourier transforms (0: none); it weighs fine detail as
-    # much as flat areas, which deblurring restores worst (MIMO-UNet uses 0.1).
+    # Weight of an L1 loss on the images' 2-D Fourier transforms (0: none): every spatial frequency
+    # counts alike, so the fine detail a blur takes out weighs as much as coarse structure (MIMO-UNet
+    # uses 0.1).
     frequency_weight: float = 0.0
 
 
