@@ -474,7 +474,7 @@ def test_photo_scales_add_downscaled_copies_of_every_photo(tmp_path):
         load_config(None, [*overrides, "data.scales=[1.0,0]"])
 
 
-def test_frequency_loss_is_zero_for_the_target_and_weighs_detail_as_much_as_flat_areas():
+def test_frequency_loss_is_zero_for_the_target_and_costs_a_blur_more_than_an_offset():
     """The loss of ``loss.frequency_weight``: 0 for a perfect restore; a blur, which takes the fine
     detail out, costs it relatively more than the same pixel-wise error spread as an offset."""
     from pipir.train.module import frequency_loss

@@ -270,11 +270,11 @@ class RestorationModule(L.LightningModule):
             weights = torch.full_like(weights, 1 / len(TASKS))
         elif d.prompt_mix > 0:
             weights = blend_prompts(weights, d.prompt_mix, g)
-        degraded = degraded.contiguous(memory_format=input_layout(degraded.device))
         return {"degraded": degraded, "clean": clean, "weights": weights, "label": target}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         degraded, clean, weights = batch["degraded"], batch["clean"], batch["weights"]
+        degraded = degraded.contiguous(memory_format=input_layout(degraded.device))  # every data kind
         loss = degraded.new_zeros(())
         if self.model is not None:
             restored = (
