@@ -15,7 +15,8 @@ from safetensors.torch import load_file
 
 import pipir
 from pipir.checkpoints import load_bundle
-from pipir.train import fit, load_config
+from pipir.train import fit, load_config, run
+from pipir.train.config import TrainerConfig
 from pipir.train.module import (
     RestorationModule,
     StreamSampler,
@@ -80,6 +81,7 @@ def test_shipped_configs_parse(name, tmp_path):
         (["sensor.init_weights=pipir-small", "sensor.enabled=false"], "'sensor.init_weights' needs sensor"),
         (["model"], "must look like key.sub=value"),
         (["loss.frequency_weight=-0.1"], "'loss.frequency_weight' must be 0 or more"),
+        (["trainer.precision=fp8"], "'trainer.precision' must be one of auto, 32-true, bf16-mixed, 16-mixed"),
     ],
 )
 def test_bad_configs_fail_before_training_with_the_key_named(overrides, message):
@@ -494,3 +496,22 @@ def test_a_frequency_weight_adds_the_frequency_loss_to_training(tmp_path):
     fit(config, progress=False)
     rows = list(csv.DictReader((tmp_path / "logs/version_0/metrics.csv").open()))
     assert [float(r["frequency"]) > 0 for r in rows if r.get("frequency")] == [True, True]
+
+
+class PrecisionSeen(Callback):
+    def on_train_batch_start(self, trainer, *args) -> None:
+        self.precision = trainer.precision
+
+
+@pytest.mark.parametrize("native, wanted", [(True, "bf16-mixed"), (False, "32-true")])
+def test_precision_auto_trains_in_bf16_where_the_device_computes_it_natively(
+    native, wanted, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(run, "bf16_is_native", lambda device: native)
+    assert run.training_precision(TrainerConfig(precision="auto", accelerator="cpu")) == wanted
+    assert run.training_precision(TrainerConfig(precision="16-mixed", accelerator="cpu")) == "16-mixed"
+    seen = PrecisionSeen()
+    overrides = [*QUICK, "trainer.max_steps=1", "trainer.precision=auto", f"output={tmp_path}"]
+    fit(load_config(None, overrides), progress=False, callbacks=(seen,))
+    assert seen.precision == wanted
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["trainer"]["precision"] == wanted

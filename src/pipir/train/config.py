@@ -19,6 +19,9 @@ import yaml
 from pipir.errors import PipirError
 from pipir.models.pip import TASKS
 
+# Lightning's precisions that pipir's recipes use, and "auto" (pipir.train.run.training_precision)
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+
 
 @dataclass
 class ModelConfig:
@@ -127,7 +130,9 @@ class TrainerConfig:
     devices: Any = 1  # int or "auto"
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp
-    precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed
+    # 32-true | bf16-mixed | 16-mixed | auto: bf16-mixed where the device trained on computes bf16
+    # natively (bf16 GPUs, AMX and Zen 5 CPUs: pipir.device.bf16_is_native), else 32-true
+    precision: str = "32-true"
     checkpoint_every: int = 500  # steps
     log_every: int = 10  # steps
     stop_at_step: int | None = None  # stop early, as if interrupted (the schedule keeps max_steps)
@@ -302,6 +307,7 @@ def validate(config: Config) -> None:
         "data.kind": (config.data.kind, ("synthetic", "photos", "benchmark")),
         "data.prompts": (config.data.prompts, ("label", "uniform")),
         "data.jpeg_target": (config.data.jpeg_target, ("input", "photo")),
+        "trainer.precision": (config.trainer.precision, PRECISIONS),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:

@@ -3,6 +3,7 @@ and the final restorer (+ classifier) exported as one safetensors file."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import lightning as L
@@ -13,10 +14,11 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from pipir.checkpoints import save_bundle
+from pipir.device import bf16_is_native, resolve_device
 from pipir.errors import PipirError
 from pipir.io import atomic_write
 from pipir.models.pip import TASKS
-from pipir.train.config import Config
+from pipir.train.config import Config, TrainerConfig
 from pipir.train.module import RestorationModule
 
 
@@ -63,6 +65,16 @@ def resume_path(config: Config, resume: str | None) -> str | None:
     return resume
 
 
+def training_precision(trainer: TrainerConfig) -> str:
+    """Lightning's precision for ``trainer.precision``: ``auto`` → bf16 autocast where the device
+    the run trains on computes bf16 natively (pipir.device.bf16_is_native, as restoring's ``auto``
+    decides), else fp32."""
+    if trainer.precision != "auto":
+        return trainer.precision
+    device = resolve_device("auto" if trainer.accelerator == "gpu" else trainer.accelerator)
+    return "bf16-mixed" if device.type != "mps" and bf16_is_native(device) else "32-true"
+
+
 def fit(
     config: Config, resume: str | None = None, progress: bool = True, callbacks: tuple[Callback, ...] = ()
 ) -> Path:
@@ -70,6 +82,9 @@ def fit(
     ``model.safetensors`` path."""
     if config.trainer.threads:
         torch.set_num_threads(config.trainer.threads)
+    # the precision resolved here is the one config.yaml and the exported bundle record
+    trainer_config = dataclasses.replace(config.trainer, precision=training_precision(config.trainer))
+    config = dataclasses.replace(config, trainer=trainer_config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     ckpt_path = resume_path(config, resume)
