@@ -19,8 +19,8 @@ import yaml
 from pipir.errors import PipirError
 from pipir.models.pip import TASKS
 
-# Lightning's precisions that pipir's recipes use, and "auto" (pipir.train.run.training_precision)
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+# Lightning's precisions, and "auto" (pipir.train.run.training_precision)
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
 
 
 @dataclass
@@ -130,8 +130,9 @@ class TrainerConfig:
     devices: Any = 1  # int or "auto"
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp
-    # 32-true | bf16-mixed | 16-mixed | auto: bf16-mixed where the device trained on computes bf16
-    # natively (bf16 GPUs, AMX and Zen 5 CPUs: pipir.device.bf16_is_native), else 32-true
+    # 32-true | bf16-mixed | 16-mixed (or Lightning's other precisions) | auto: bf16-mixed where the
+    # device trained on computes bf16 natively (bf16 GPUs, AMX and Zen 5 CPUs:
+    # pipir.device.bf16_is_native), else 32-true
     precision: str = "32-true"
     checkpoint_every: int = 500  # steps
     log_every: int = 10  # steps
