@@ -23,6 +23,7 @@ from pipir.train.module import (
     blend_prompts,
     build_dataset,
     build_models,
+    frequency_loss,
     lr_factor,
 )
 
@@ -479,8 +480,6 @@ def test_photo_scales_add_downscaled_copies_of_every_photo(tmp_path):
 def test_frequency_loss_is_zero_for_the_target_and_costs_a_blur_more_than_an_offset():
     """The loss of ``loss.frequency_weight``: 0 for a perfect restore; a blur, which takes the fine
     detail out, costs it relatively more than the same pixel-wise error spread as an offset."""
-    from pipir.train.module import frequency_loss
-
     clean = torch.rand(2, 3, 32, 32)
     assert frequency_loss(clean, clean) == 0
     blurred = torch.nn.functional.avg_pool2d(clean, 3, stride=1, padding=1, count_include_pad=False)

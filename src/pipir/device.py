@@ -60,6 +60,8 @@ ZEN5_FAMILY = 26  # AMD's CPU family number of Zen 5
 def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":  # MPS and others: not known to compute bf16 fast
+        return False
     try:
         info = CPUINFO.read_text()
     except OSError:

@@ -72,7 +72,7 @@ def training_precision(trainer: TrainerConfig) -> str:
     if trainer.precision != "auto":
         return trainer.precision
     device = resolve_device("auto" if trainer.accelerator == "gpu" else trainer.accelerator)
-    return "bf16-mixed" if device.type != "mps" and bf16_is_native(device) else "32-true"
+    return "bf16-mixed" if bf16_is_native(device) else "32-true"
 
 
 def fit(
