@@ -7,8 +7,8 @@ Each ``FILE:ROW`` takes one row of an evaluation's JSON, found as ``compare_eval
 full name, its start, or ``auto``/``oracle`` for ``… (auto weights)``/``… (oracle weights)``), under
 its own name or NAME; rows keep the order given. The files must be of the same photos, size and seed
 (meta ``setting`` and ``seed``). The classifier's answers come from the first file that holds them.
-Writes OUT.md and OUT.json (the chart is ``pipir eval``'s own, from the same table); the meta is the
-first file's, with every file's command listed under ``merged_from``.
+Writes OUT.md and OUT.json (no chart); the meta is the first file's, with every file's command listed
+under ``merged_from``. Two rows under one name are refused.
 """
 
 from __future__ import annotations
@@ -36,14 +36,20 @@ def parse_take(text: str) -> tuple[Path, str, str | None]:
 
 def merge(takes: list[tuple[Path, str, str | None]]) -> tuple[dict, dict, dict | None]:
     """The joined table, the meta and the classifier's answers (or None)."""
-    loaded = {file: json.loads(file.read_text()) for file in dict.fromkeys(f for f, _, _ in takes)}
+    files = list(dict.fromkeys(f for f, _, _ in takes))
+    if missing := [str(f) for f in files if not f.is_file()]:
+        raise SystemExit(f"no evaluation file {', '.join(missing)}")
+    loaded = {file: json.loads(file.read_text()) for file in files}
     settings = {(e["meta"].get("setting"), e["meta"].get("seed")) for e in loaded.values()}
     if len(settings) != 1:
         raise SystemExit(f"the evaluations are of different photos or seeds: {sorted(settings)}")
     table = {}
     for file, row, name in takes:
         results = loaded[file]["results"]
-        table[name or find_row(results, row)] = results[find_row(results, row)]
+        found = find_row(results, row)
+        if (name or found) in table:
+            raise SystemExit(f"two rows named {name or found!r}: give one another name with =NAME")
+        table[name or found] = results[found]
     first = next(iter(loaded.values()))
     meta = {**first["meta"], "merged_from": [e["meta"].get("command") for e in loaded.values()]}
     answers = next((e["classifier"] for e in loaded.values() if "classifier" in e), None)
@@ -63,7 +69,7 @@ def main() -> None:
     first_row = next(iter(table.values()))
     columns = [c for c in first_row if c != "Average"]
     title = "Merged evaluations"
-    if meta["setting"].startswith("photos:"):
+    if str(meta.get("setting") or "").startswith("photos:"):
         _, split, size = meta["setting"].split(":")
         photos = max(len(row[c].get("psnr_each", [])) for row in table.values() for c in row)
         title = f"Real photos, {split} split{f' ({photos})' if photos else ''}, long side {size}"

@@ -59,6 +59,14 @@ def test_evaluations_of_other_photos_are_refused(tmp_path):
         merge([(test, "auto", None), (validation, "BM3D", None)])
 
 
+def test_a_missing_file_and_a_name_taken_twice_are_refused(tmp_path):
+    blind = evaluation(tmp_path / "blind.json", {"m (auto weights)": {"rain": cell(24.0)}})
+    with pytest.raises(SystemExit, match="no evaluation file"):
+        merge([(blind, "auto", None), (tmp_path / "gone.json", "auto", None)])
+    with pytest.raises(SystemExit, match="two rows named 'm \\(auto weights\\)'"):
+        merge([(blind, "auto", None), (blind, "auto", None)])
+
+
 @pytest.mark.parametrize("text", ["file.json", "file.json:", ":"])
 def test_a_take_needs_a_file_and_a_row(text):
     with pytest.raises(SystemExit, match="expected FILE:ROW"):
