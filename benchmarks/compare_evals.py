@@ -39,6 +39,14 @@ def find_row(results: dict, name: str) -> str:
     return found[0]
 
 
+def same_photos(evaluations: list[dict]) -> tuple:
+    """The (setting, seed) the evaluations share; refused when they are of other photos or seeds."""
+    settings = {(e["meta"].get("setting"), e["meta"].get("seed")) for e in evaluations}
+    if len(settings) != 1:
+        raise SystemExit(f"the evaluations are of different photos or seeds: {sorted(settings)}")
+    return settings.pop()
+
+
 def compare(first: dict, second: dict) -> list[dict]:
     """One row per column the two rows share (the Average left out: it is not a photo's score)."""
     rows = []
@@ -76,12 +84,9 @@ def main() -> None:
     if second_file == args.first_file and args.first == args.second:
         raise SystemExit("the same row of the same file: name another with --second or a second file")
     evaluations = [json.loads(f.read_text()) for f in (args.first_file, second_file)]
-    settings = {(e["meta"].get("setting"), e["meta"].get("seed")) for e in evaluations}
-    if len(settings) != 1:
-        raise SystemExit(f"the evaluations are of different photos or seeds: {sorted(settings)}")
+    setting, seed = same_photos(evaluations)
     names = [find_row(e["results"], n) for e, n in zip(evaluations, (args.first, args.second))]
     rows = compare(*(e["results"][n] for e, n in zip(evaluations, names)))
-    setting, seed = settings.pop()
     command = shlex.join(["python", "benchmarks/compare_evals.py", *sys.argv[1:]])
     notes = (
         f"`{command}`. First: {names[0]} (`{args.first_file.name}`); second: {names[1]} "

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_evals import find_row  # noqa: E402
+from compare_evals import find_row, same_photos  # noqa: E402
 
 from pipir import evaluate as ev  # noqa: E402
 
@@ -40,16 +40,15 @@ def merge(takes: list[tuple[Path, str, str | None]]) -> tuple[dict, dict, dict |
     if missing := [str(f) for f in files if not f.is_file()]:
         raise SystemExit(f"no evaluation file {', '.join(missing)}")
     loaded = {file: json.loads(file.read_text()) for file in files}
-    settings = {(e["meta"].get("setting"), e["meta"].get("seed")) for e in loaded.values()}
-    if len(settings) != 1:
-        raise SystemExit(f"the evaluations are of different photos or seeds: {sorted(settings)}")
+    same_photos(list(loaded.values()))
     table = {}
     for file, row, name in takes:
         results = loaded[file]["results"]
         found = find_row(results, row)
-        if (name or found) in table:
-            raise SystemExit(f"two rows named {name or found!r}: give one another name with =NAME")
-        table[name or found] = results[found]
+        key = name or found
+        if key in table:
+            raise SystemExit(f"two rows named {key!r}: give one another name with =NAME")
+        table[key] = results[found]
     first = next(iter(loaded.values()))
     meta = {**first["meta"], "merged_from": [e["meta"].get("command") for e in loaded.values()]}
     answers = next((e["classifier"] for e in loaded.values() if "classifier" in e), None)
