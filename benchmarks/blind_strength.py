@@ -12,12 +12,14 @@ weighting rule; PSNR at any other s is then a blend of the same two images, scor
 Weighting rules: the task probabilities renormalised, a global-tone task (dehaze, low light) kept
 only when likely and its probability otherwise counted as "clean" (shipped, ``blind_weights``); the
 same with every task kept; squared and renormalised; the most probable task alone. Strength rules:
-the shipped s = 1 − P(clean), always-full s = 1, two sharper rules, a softer one, and the best s per
-image (an upper bound no rule reaches, as it knows the answer). ``--tone-sure`` adds the shipped
-rule with other thresholds for the tone tasks, ``--tone-ramp LO:HI`` with a tone task's share kept
-in part between LO and HI (``blind_weights``' ``tone_full``); ``--tone-only`` leaves out the other
-weighting rules. The safety columns also get their worst photo, where a mean hides one photo
-re-graded. A photo whose weights two rules make alike is restored once.
+the shipped s = 1 − P(clean)·(1 − w), w the low-light weight (a kept low-light correction applied
+whole, ``blind_weights``' ``whole``), s = 1 − P(clean), always-full s = 1, two sharper rules, a
+softer one, and the best s per image (an upper bound no rule reaches, as it knows the answer).
+``--tone-sure`` adds the shipped rule with other thresholds for the tone tasks, ``--tone-ramp
+LO:HI`` with a tone task's share kept in part between LO and HI (``blind_weights``' ``tone_full``);
+``--tone-only`` leaves out the other weighting rules. The safety columns also get their worst
+photo, where a mean hides one photo re-graded. A photo whose weights two rules make alike is
+restored once.
 Writes docs/benchmarks/<name>.{json,md}.
 """
 
@@ -39,6 +41,7 @@ from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
 SHIPPED = f"probabilities, tone tasks only when ≥ {TONE_SURE} (shipped)"
+SHIPPED_STRENGTH = "1 − P(clean)·(1 − w(low light)): kept low light whole (shipped)"
 # weighting rule -> (the tone tasks' threshold and ramp end given to ``blind_weights`` as tone_sure
 # and tone_full, weights -> weights)
 WEIGHTINGS = {
@@ -51,43 +54,45 @@ WEIGHTINGS = {
         lambda w: torch.nn.functional.one_hot(w.argmax(-1), w.shape[-1]).to(w),
     ),
 }
-# strength rule -> strength from P(clean); None: the best grid point per image
+# strength rule -> strength from P(clean) and the low-light weight; None: the best grid point per image
 STRENGTHS = {
-    "1 − P(clean) (shipped)": lambda clean: 1 - clean,
-    "1 (always full)": lambda clean: 1.0,
-    "1 − P(clean)²": lambda clean: 1 - clean**2,
-    "min(1, (1 − P(clean)) / 0.7)": lambda clean: min(1.0, (1 - clean) / 0.7),
-    "(1 − P(clean))²": lambda clean: (1 - clean) ** 2,
+    SHIPPED_STRENGTH: lambda clean, low: 1 - clean * (1 - low),
+    "1 − P(clean)": lambda clean, low: 1 - clean,
+    "1 (always full)": lambda clean, low: 1.0,
+    "1 − P(clean)²": lambda clean, low: 1 - clean**2,
+    "min(1, (1 − P(clean)) / 0.7)": lambda clean, low: min(1.0, (1 - clean) / 0.7),
+    "(1 − P(clean))²": lambda clean, low: (1 - clean) ** 2,
     "best s per image (bound)": None,
 }
 # (weighting, strength) pairs reported: every strength rule with the shipped weights, every other
 # weighting with the shipped strength and with its bound
 ROWS = [(SHIPPED, s) for s in STRENGTHS] + [
-    (w, s) for w in WEIGHTINGS if w != SHIPPED for s in ("1 − P(clean) (shipped)", "best s per image (bound)")
+    (w, s) for w in WEIGHTINGS if w != SHIPPED for s in (SHIPPED_STRENGTH, "best s per image (bound)")
 ]
 # the safety columns' worst photo: the output's PSNR against the input's on that photo
 WORST = {"clean": "clean, worst photo", "JPEG q40": "JPEG q40, worst photo (out − in)"}
 
 
 def blend_scores(restorer, item, weightings: dict) -> dict[str, tuple[float, list[float]]]:
-    """Per weighting rule of ``weightings``: the P(clean) it leaves and the item's PSNR at every
-    strength of ``GRID``."""
+    """Per weighting rule of ``weightings``: the P(clean) it leaves, the low-light weight it gives
+    and the item's PSNR at every strength of ``GRID``."""
     x = item.degraded
     probs = restorer.classify_tensor(x)
     scores, done = {}, {}
     for name, (tone_sure, tone_full, rule) in weightings.items():
-        weights, strength = blind_weights(probs, restorer.tasks, tone_sure, tone_full=tone_full)
+        # P(clean) as the tone gate leaves it; the strength rules below make the strength of it
+        weights, strength = blind_weights(probs, restorer.tasks, tone_sure, tone_full=tone_full, whole=())
         told = dict(zip(restorer.tasks, rule(weights)[0].tolist()))
         key = tuple(told.values())
         if key not in done:
             done[key] = restorer.restore_tensor(x, task=told, precision="fp32", ensemble=1).image.cpu()
         restored = done[key]
         curve = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
-        scores[name] = (1 - float(strength[0]), curve)
+        scores[name] = (1 - float(strength[0]), told.get("lowlight", 0.0), curve)
     return scores
 
 
-def degraded_input(clean: float) -> float:
+def degraded_input(clean: float, low: float) -> float:
     """The strength rule that gives back the degraded input itself."""
     return 0.0
 
@@ -97,8 +102,8 @@ def cell_scores(results, column, weighting, rule) -> list[float]:
     got = []
     for c, scores in results:
         if c == column:
-            clean, curve = scores[weighting]
-            got.append(max(curve) if rule is None else float(np.interp(rule(clean), GRID, curve)))
+            clean, low, curve = scores[weighting]
+            got.append(max(curve) if rule is None else float(np.interp(rule(clean, low), GRID, curve)))
     return got
 
 
@@ -134,7 +139,7 @@ def chosen_rules(
     for ramp in tone_ramp:
         lo, hi = map(float, ramp.split(":"))
         weightings[f"probabilities, tone tasks kept from {lo}, in full from {hi}"] = (lo, hi, shipped_rule)
-    pairs += [(w, "1 − P(clean) (shipped)") for w in weightings if w not in WEIGHTINGS]
+    pairs += [(w, SHIPPED_STRENGTH) for w in weightings if w not in WEIGHTINGS]
     return weightings, pairs
 
 

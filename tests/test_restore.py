@@ -741,7 +741,7 @@ def test_a_tone_task_the_classifier_is_unsure_of_is_counted_clean():
     assert weights[1].tolist() == pytest.approx([0.25, 0, 0.75, 0, 0], abs=1e-6)
     assert weights[2].tolist() == pytest.approx([0.5, 0.5, 0, 0, 0], abs=1e-6)
     assert weights[3].sum() == pytest.approx(1, abs=1e-6)  # strength 0: the input comes back
-    kept, full = blind_weights(probs, tasks, tone_sure=0.0)
+    kept, full = blind_weights(probs, tasks, tone_sure=0.0, whole=())  # the gate alone
     assert full.tolist() == pytest.approx([0.9, 0.8, 0.6, 0.5], abs=1e-6)
     assert kept[0].tolist() == pytest.approx([2 / 3, 0, 1 / 3, 0, 0], abs=1e-6)
     assert 0.3 < TONE_SURE <= 0.6  # the rows above straddle it
@@ -769,6 +769,26 @@ def test_a_tone_ramp_keeps_a_share_that_grows_with_the_answer():
     assert hard[3].tolist() == pytest.approx([1 / 3, 0, 2 / 3, 0, 0], abs=1e-6)  # the ramp differs
 
 
+def test_a_whole_task_is_exempt_from_the_clean_share_of_the_strength():
+    """With ``whole``, the strength is 1 − P(clean)·(1 − w), w the whole tasks' weight after the tone
+    gate: a kept low-light correction is applied in full, one gated out (or absent) is not exempt."""
+    from pipir.infer import blind_weights
+
+    probs = torch.tensor(
+        [
+            [0.0, 0.0, 0.0, 0.0, 0.6, 0.4],  # low light kept: applied whole
+            [0.3, 0.0, 0.0, 0.0, 0.3, 0.4],  # low light below the gate: counted clean, as before
+            [0.2, 0.0, 0.0, 0.0, 0.6, 0.2],  # low light three quarters of the weights
+            [0.5, 0.0, 0.0, 0.0, 0.0, 0.5],  # no low light: as before
+        ]
+    )
+    weights, strength = blind_weights(probs, pipir.TASKS, whole=("lowlight",))
+    plain_weights, plain = blind_weights(probs, pipir.TASKS, whole=())
+    assert torch.equal(weights, plain_weights)  # only the strength changes
+    assert plain.tolist() == pytest.approx([0.6, 0.3, 0.8, 0.5], abs=1e-6)
+    assert strength.tolist() == pytest.approx([1.0, 0.3, 1 - 0.2 * 0.25, 0.5], abs=1e-6)
+
+
 def test_dehaze_is_kept_only_when_the_overview_agrees():
     """On a large photo, dehaze also needs TONE_SURE in the downscaled photo's answer; low light,
     and a photo without an overview, are decided on the native answer alone."""
@@ -778,8 +798,8 @@ def test_dehaze_is_kept_only_when_the_overview_agrees():
     overview = torch.tensor([[0.0, 0.0, 0.3, 0.0, 0.0, 0.7], [0.0, 0.0, 0.0, 0.0, 0.2, 0.8]])
     _, alone = blind_weights(probs, pipir.TASKS)
     weights, checked = blind_weights(probs, pipir.TASKS, overview=overview)
-    assert alone.tolist() == pytest.approx([0.8, 0.7], abs=1e-6)
-    assert checked.tolist() == pytest.approx([0.2, 0.7], abs=1e-6)  # dehaze counted clean
+    assert alone.tolist() == pytest.approx([0.8, 1.0], abs=1e-6)  # kept low light applied whole
+    assert checked.tolist() == pytest.approx([0.2, 1.0], abs=1e-6)  # dehaze counted clean
     assert weights[0].tolist() == pytest.approx([1, 0, 0, 0, 0], abs=1e-6)
 
 

@@ -31,7 +31,7 @@ class Explanation:
     tasks: list[str]
     weights: list[float]
     source: str
-    strength: float  # 1 − P(clean) in blind use: how far the output moves from the input
+    strength: float  # blind use: how far the output moves from the input (pipir.infer.blind_weights)
     similarity: list[np.ndarray]  # per level, K×K cosine similarity of the degradation prompts
     attention: list[np.ndarray]  # per level, D×D block-diagonal map (heads on the diagonal)
     kept: list[float]  # per level, share of the attention entries that are non-zero

@@ -52,6 +52,10 @@ TONE_SURE = 0.5
 # downscaled view averages away the noise that marks it, and true low-light photos were missed.
 OVERVIEW_TASKS = ("dehaze",)
 OVERVIEW_SIDE = 320
+# Tasks whose correction, once the classifier keeps it, is applied whole rather than scaled by
+# 1 − P(clean): a low-light photo brightened by a fraction of the correction is still dark, and
+# scores far below either end (docs/benchmarks/blind-strength-whole-*.md).
+WHOLE_TASKS: tuple[str, ...] = ("lowlight",)
 
 
 def has_clean_class(classes: int, tasks: tuple[str, ...]) -> bool:
@@ -65,6 +69,7 @@ def blind_weights(
     tone_sure: float = TONE_SURE,
     overview: torch.Tensor | None = None,
     tone_full: float | None = None,
+    whole: tuple[str, ...] = WHOLE_TASKS,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Prompt weights and strength from classifier probabilities (B×classes, ``tasks`` then maybe
     "clean").
@@ -75,7 +80,8 @@ def blind_weights(
     "clean"; with ``tone_full``, a tone task between the two keeps a share of its probability that
     rises linearly from none at ``tone_sure`` to all at ``tone_full``, the rest moved to "clean".
     The weights are then the task probabilities renormalised, and the strength 1 − P(clean), so
-    that a photo the classifier finds intact, or is unsure about, stays close to the input.
+    that a photo the classifier finds intact, or is unsure about, stays close to the input; the
+    weight ``w`` of the ``whole`` tasks is exempt from that: strength 1 − P(clean)·(1 − w).
     Otherwise: the probabilities, no strength."""
     if not has_clean_class(probs.shape[-1], tasks):
         return probs, None
@@ -93,8 +99,10 @@ def blind_weights(
         probs[:, i] = p - moved
     task_probs = probs[:, :-1]  # renormalised even when P(clean) is ~1
     total = task_probs.sum(-1, keepdim=True)
-    weights = torch.where(total > 0, task_probs / total, 1 / task_probs.shape[-1]).float()
-    return weights, (1 - probs[:, -1]).float()
+    share = torch.where(total > 0, task_probs / total, 0.0)  # none of any task: nothing exempt
+    weights = torch.where(total > 0, share, 1 / task_probs.shape[-1]).float()
+    exempt = share[:, [i for i, t in enumerate(tasks) if t in whole]].sum(-1)
+    return weights, (1 - probs[:, -1] * (1 - exempt)).float()
 
 
 @dataclass
@@ -107,8 +115,8 @@ class Restored:
     # The tiles as they ran, height × width (fitted to the image from the requested size); None: whole
     tile: tuple[int, int] | None = None
     # How much of the correction was applied: 1 − P(clean) when blind, with the unsure tone shares
-    # counted clean (:func:`blind_weights`; output = input + strength · (restored − input)); 1 when
-    # the task was given.
+    # counted clean and a kept low-light weight exempt (:func:`blind_weights`; output = input +
+    # strength · (restored − input)); 1 when the task was given.
     strength: float = 1.0
     views: int = 1  # orientations averaged (pipir.ensemble): 1, 2, 4 or 8
 
