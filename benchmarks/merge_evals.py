@@ -6,9 +6,10 @@ and blind rows, run side by side as two processes, stand beside baselines alread
 Each ``FILE:ROW`` takes one row of an evaluation's JSON, found as ``compare_evals.py`` finds it (the
 full name, its start, or ``auto``/``oracle`` for ``… (auto weights)``/``… (oracle weights)``), under
 its own name or NAME; rows keep the order given. The files must be of the same photos, size and seed
-(meta ``setting`` and ``seed``). The classifier's answers come from the first file that holds them.
-Writes OUT.md and OUT.json (no chart); the meta is the first file's, with every file's command listed
-under ``merged_from``. Two rows under one name are refused.
+(meta ``setting`` and ``seed``). The main file is that of the first blind row taken (``… (auto
+weights)``; else the first file): the classifier's answers and the meta are its, with every file's
+command listed under ``merged_from``. Writes OUT.md and OUT.json (no chart). Two rows under one
+name are refused.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def merge(takes: list[tuple[Path, str, str | None]]) -> tuple[dict, dict, dict |
         raise SystemExit(f"no evaluation file {', '.join(missing)}")
     loaded = {file: json.loads(file.read_text()) for file in files}
     same_photos(list(loaded.values()))
-    table = {}
+    table, blind = {}, []
     for file, row, name in takes:
         results = loaded[file]["results"]
         found = find_row(results, row)
@@ -49,10 +50,12 @@ def merge(takes: list[tuple[Path, str, str | None]]) -> tuple[dict, dict, dict |
         if key in table:
             raise SystemExit(f"two rows named {key!r}: give one another name with =NAME")
         table[key] = results[found]
-    first = next(iter(loaded.values()))
-    meta = {**first["meta"], "merged_from": [e["meta"].get("command") for e in loaded.values()]}
-    answers = next((e["classifier"] for e in loaded.values() if "classifier" in e), None)
-    return table, meta, answers
+        if found.endswith("(auto weights)"):
+            blind.append(file)
+    # the classifier's answers belong to a blind run: the first blind row's file is the main one
+    main = loaded[blind[0] if blind else files[0]]
+    meta = {**main["meta"], "merged_from": [e["meta"].get("command") for e in loaded.values()]}
+    return table, meta, main.get("classifier")
 
 
 def main() -> None:

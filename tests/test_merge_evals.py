@@ -36,6 +36,7 @@ def test_rows_keep_the_order_given_and_take_new_names(tmp_path):
     old = evaluation(
         tmp_path / "old.json",
         {"degraded input": {"rain": cell(17.0)}, "old (auto weights)": {"rain": cell(23.0)}},
+        classifier={"rain": {"right": 0.5}},  # the old classifier's: not the merged table's
     )
     takes = [
         (old, "degraded input", None),
@@ -47,6 +48,7 @@ def test_rows_keep_the_order_given_and_take_new_names(tmp_path):
     assert list(table) == ["degraded input", "new (oracle weights)", "new (auto weights)", "previous (blind)"]
     assert table["previous (blind)"]["rain"]["psnr"] == 23.0
     assert meta["merged_from"] == ["pipir eval old", "pipir eval told", "pipir eval blind"]
+    assert meta["command"] == "pipir eval blind"  # the first blind row's run is the main one
     assert answers == {"rain": {"right": 1.0}}
 
 
