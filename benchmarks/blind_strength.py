@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import add_photo_options, load_with_clean_class, write_report  # noqa: E402
 
 from pipir.evaluate import PHOTO_COLUMNS, photo_items  # noqa: E402
-from pipir.infer import TONE_SURE, blind_weights  # noqa: E402
+from pipir.infer import TONE_SURE, WHOLE_TASKS, blind_weights  # noqa: E402
 from pipir.metrics import psnr  # noqa: E402
 
 GRID = np.linspace(0.0, 1.0, 21)
@@ -88,7 +88,8 @@ def blend_scores(restorer, item, weightings: dict) -> dict[str, tuple[float, lis
             done[key] = restorer.restore_tensor(x, task=told, precision="fp32", ensemble=1).image.cpu()
         restored = done[key]
         curve = [min(100.0, psnr(x + s * (restored - x), item.clean).item()) for s in GRID]
-        scores[name] = (1 - float(strength[0]), told.get("lowlight", 0.0), curve)
+        whole = sum(told.get(t, 0.0) for t in WHOLE_TASKS)  # the weight blind_weights exempts
+        scores[name] = (1 - float(strength[0]), whole, curve)
     return scores
 
 
