@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import pipir
@@ -122,7 +123,13 @@ def server():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+        # as many torch threads as this process restores its reference with: on a CPU with AMX, bf16
+        # kernels split over another thread count round a few pixels differently
+        env={
+            **os.environ,
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "OMP_NUM_THREADS": str(torch.get_num_threads()),
+        },
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
