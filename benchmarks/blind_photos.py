@@ -60,8 +60,7 @@ def measure(restorer, item, task: str) -> dict:
 
 def table(measured: list[dict]) -> list[dict]:
     """Formatted rows, worst blind − told first, and a last row of the means."""
-    for m in measured:
-        m["blind − told"] = m["blind"] - m["told"]
+    measured = [{**m, "blind − told": m["blind"] - m["told"]} for m in measured]
     ordered = sorted(measured, key=lambda m: m["blind − told"])
     means = {c: float(np.mean([m[c] for m in measured])) for c in COLUMNS[1:]}
     rows = [*ordered, {"photo": f"mean of {len(measured)} photos", **means}]
